@@ -1,0 +1,205 @@
+"""Runs: a configuration in, a result out — the one pipeline the CLI and the app share.
+
+``execute(config, src, tgt, seed_dict, eval_dict)`` normalizes both spaces, builds the
+seed pairs, runs the method (events to ``on_event``; ``cancel`` stops it keeping the
+best mapping so far), evaluates by the MUSE BLI protocol and returns a
+:class:`RunResult`. ``save_run`` writes ``result.json``, ``config.json``,
+``mapping.npy`` (W, d_tgt × d_src; aligned = X·Wᵀ) and ``induced_dictionary.txt``.
+Everything is JSON or ``.npy``; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .dictionary import Dictionary, identical_strings, pairs_to_dictionary
+from .embeddings import DEFAULT_NORMALIZATION, Embeddings, parse_normalization
+from .errors import ConfigError, DictionaryFormatError
+from .evaluation import BLIResult, evaluate_bli
+from .methods import IterationEvent, Monitor, make_config, method_classes, run_method
+
+RUN_FILES = ("result.json", "config.json", "mapping.npy", "induced_dictionary.txt")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed to run an alignment again.
+
+    ``seeds``: which seed pairs the method gets — ``"all"`` (the whole seed dictionary;
+    the default for Procrustes), ``"none"``, ``"identical"`` (identical strings), or an
+    int N (the pairs of the first N source words of the seed dictionary).
+    ``params``: the method's own parameters (see each method's config dataclass).
+    """
+
+    method: str = "procrustes"
+    params: dict = field(default_factory=dict)
+    seeds: str | int = "all"
+    normalize: str = ",".join(DEFAULT_NORMALIZATION)
+    max_vocab: int | None = 200_000
+    lowercase: bool = True
+    seed: int = 0
+    src: str | None = None
+    tgt: str | None = None
+    seed_dict: str | None = None
+    eval_dict: str | None = None
+
+    def __post_init__(self):
+        parse_normalization(self.normalize)
+        if isinstance(self.seeds, str) and self.seeds not in ("all", "none", "identical"):
+            try:
+                object.__setattr__(self, "seeds", int(self.seeds))
+            except ValueError:
+                raise ConfigError(f"seeds must be all, none, identical or a number of pairs; got {self.seeds!r}") from None
+        if isinstance(self.seeds, int) and self.seeds < 0:
+            raise ConfigError(f"seeds must be ≥ 0, got {self.seeds}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def method_config(self):
+        """The method's frozen config; ``seed`` is passed to methods that take one."""
+        _, cfg_cls = method_classes(self.method)
+        params = dict(self.params)
+        if "seed" in {f.name for f in dataclasses.fields(cfg_cls)}:
+            params.setdefault("seed", self.seed)
+        return make_config(self.method, **params)
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    w: np.ndarray
+    src: Embeddings                 # normalized as the run used them
+    tgt: Embeddings
+    induced: Dictionary
+    history: list[dict]
+    timings: dict[str, float]
+    evaluation: BLIResult | None = None
+    seed_pairs: int = 0
+    seed_coverage: dict | None = None
+    eval_coverage: dict | None = None
+    criterion: float | None = None
+    cancelled: bool = False
+    method_config: dict = field(default_factory=dict)
+
+    def aligned_source(self) -> np.ndarray:
+        return np.ascontiguousarray(self.src.vectors @ self.w.T)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.config.method,
+            "config": self.config.to_dict(),
+            "method_config": self.method_config,
+            "vocab": {"src": len(self.src), "tgt": len(self.tgt), "dim_src": self.src.dim, "dim_tgt": self.tgt.dim},
+            "normalization": {"src": self.src.step_names, "tgt": self.tgt.step_names},
+            "seed_pairs": self.seed_pairs,
+            "seed_coverage": self.seed_coverage,
+            "eval_coverage": self.eval_coverage,
+            "induced_pairs": len(self.induced),
+            "criterion": self.criterion,
+            "cancelled": self.cancelled,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
+            "history": self.history,
+        }
+
+
+def seed_pairs_for(config: RunConfig, src: Embeddings, tgt: Embeddings,
+                   seed_dict: Dictionary | None) -> np.ndarray | None:
+    """The (m, 2) seed rows the config asks for, or None."""
+    spec = config.seeds
+    if spec == "none" or spec == 0:
+        return None
+    if spec == "identical":
+        return identical_strings(src, tgt).index_pairs(src, tgt)
+    if seed_dict is None:
+        if config.method == "procrustes":
+            raise ConfigError("supervised Procrustes needs a seed dictionary (--seed-dict) or --seeds identical")
+        if spec == "all":
+            return None  # unsupervised methods: no dictionary means no seeds
+        raise ConfigError(f"seeds={spec} asks for pairs from a seed dictionary, but none was given")
+    d = seed_dict if spec == "all" else seed_dict.head_sources(int(spec))
+    pairs = d.index_pairs(src, tgt)
+    if len(pairs) == 0:
+        raise DictionaryFormatError(seed_dict.name, None,
+                                    "no seed pair has both words in the vocabularies " + d.coverage(src, tgt).describe())
+    return pairs
+
+
+def execute(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
+            seed_dict: Dictionary | None = None, eval_dict: Dictionary | None = None,
+            on_event: Callable[[IterationEvent], None] | None = None,
+            cancel: threading.Event | None = None, per_word: bool = True,
+            load_s: float = 0.0) -> RunResult:
+    """Normalize, seed, align, evaluate. ``src_raw``/``tgt_raw`` are as loaded
+    (lowercased already if the config says so); dictionaries are lowercased here."""
+    t0 = time.perf_counter()
+    method_cfg = config.method_config()
+    method_cls, _ = method_classes(config.method)
+    if config.lowercase:
+        seed_dict = seed_dict.lowercased() if seed_dict is not None else None
+        eval_dict = eval_dict.lowercased() if eval_dict is not None else None
+    src = src_raw.normalize(config.normalize)
+    tgt = tgt_raw.normalize(config.normalize)
+    seeds = seed_pairs_for(config, src, tgt, seed_dict)
+    monitor = Monitor.from_pairs(eval_dict.index_pairs(src, tgt)) if eval_dict is not None else None
+    method = method_cls(method_cfg)
+    t1 = time.perf_counter()
+    alignment = run_method(method, src, tgt, seeds, monitor, on_event=on_event, cancel=cancel)
+    t2 = time.perf_counter()
+    evaluation = evaluate_bli(src, tgt, alignment.w, eval_dict, per_word=per_word) if eval_dict is not None else None
+    t3 = time.perf_counter()
+    induced = pairs_to_dictionary(alignment.induced, src, tgt) if len(alignment.induced) else Dictionary(())
+    return RunResult(
+        config=config, w=np.asarray(alignment.w, np.float32), src=src, tgt=tgt, induced=induced,
+        history=alignment.history,
+        timings={"load_s": load_s, "align_s": t2 - t1 + (t1 - t0), "evaluate_s": t3 - t2,
+                 "total_s": load_s + t3 - t0},
+        evaluation=evaluation, seed_pairs=0 if seeds is None else int(len(seeds)),
+        seed_coverage=seed_dict.coverage(src, tgt).to_dict() if seed_dict is not None else None,
+        eval_coverage=eval_dict.coverage(src, tgt).to_dict() if eval_dict is not None else None,
+        criterion=alignment.criterion, cancelled=alignment.cancelled,
+        method_config=dataclasses.asdict(method_cfg),
+    )
+
+
+def save_run(result: RunResult, out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "mapping.npy", result.w, allow_pickle=False)
+    (out / "induced_dictionary.txt").write_text(result.induced.to_text(), encoding="utf-8")
+    (out / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2) + "\n")
+    (out / "result.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    return out
+
+
+def load_run(run_dir: str | Path) -> tuple[RunConfig, np.ndarray]:
+    """(config, W) of a saved run. W is read with allow_pickle=False."""
+    d = Path(run_dir)
+    for name in ("config.json", "mapping.npy"):
+        if not (d / name).exists():
+            raise ConfigError(f"{d}: not a run folder ({name} missing; expected the output of 'alignscope align')")
+    try:
+        cfg = RunConfig.from_dict(json.loads((d / "config.json").read_text()))
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ConfigError(f"{d / 'config.json'}: unreadable run configuration ({e})") from None
+    try:
+        w = np.load(d / "mapping.npy", allow_pickle=False)
+    except ValueError as e:
+        raise ConfigError(f"{d / 'mapping.npy'}: not a plain numeric array ({e})") from None
+    if w.ndim != 2:
+        raise ConfigError(f"{d / 'mapping.npy'}: expected a 2-D mapping, got shape {w.shape}")
+    return cfg, w.astype(np.float32)
