@@ -207,7 +207,8 @@ def _gunzip(data: bytes, shown: str) -> bytes:
 
 
 def _looks_binary(data: bytes) -> bool:
-    """word2vec binary: a text header, then raw float bytes (NULs or invalid UTF-8)."""
+    """word2vec binary: an ``N D`` text header, then raw float bytes. Text (even in a
+    wrong encoding such as Latin-1) has almost no control bytes; float32 data has many."""
     nl = data.find(b"\n")
     if nl < 0:
         return False
@@ -215,14 +216,10 @@ def _looks_binary(data: bytes) -> bool:
     if len(head) != 2 or not (head[0].isdigit() and head[1].isdigit()):
         return False
     sample = data[nl + 1: nl + 1 + 65536]
-    if b"\x00" in sample:
-        return True
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as e:
-        # a cut in the middle of a multi-byte character at the sample's end is fine
-        return e.start < len(sample) - 4
-    return False
+    if not sample:
+        return False
+    control = sum(sample.count(bytes([c])) for c in range(32) if c not in (9, 10, 13))
+    return b"\x00" in sample or control > 0.01 * len(sample)
 
 
 def _header(first: bytes) -> tuple[int, int] | None:
