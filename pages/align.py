@@ -1,0 +1,153 @@
+"""Align: pick a method, start it in the background, watch it, keep and compare runs."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from alignment_core.errors import AlignScopeError
+from alignment_core.methods import method_classes
+from alignment_core.runs import RunConfig
+from ui import common, figures, layouts, params
+from ui import state as S
+from ui.jobs import AlignJob
+
+sd = S.get()
+st.title("Align")
+if not common.need_data():
+    st.stop()
+
+avail = layouts.available_methods()
+usable = [m for m, why in avail.items() if not why]
+missing = {m: why for m, why in avail.items() if why}
+LABELS = {"procrustes": "Supervised Procrustes", "muse": "MUSE (adversarial + refinement)",
+          "mini-vec2vec": "mini-vec2vec"}
+
+job: AlignJob | None = sd.job
+running = job is not None and not job.done
+
+
+# ---------------------------------------------------------------- live view of a running job
+@st.fragment(run_every=0.5)
+def live_view() -> None:
+    j: AlignJob | None = S.get().job
+    if j is None:
+        return
+    if j.done:
+        common.harvest_job()
+        st.rerun(scope="app")
+    snaps = j.snapshots()
+    last = snaps[-1] if snaps else None
+    elapsed = (j.finished or time.perf_counter()) - j.started
+    if last is None:
+        st.progress(0.0, text=f"{j.name}: preparing (normalizing, seeding)… {elapsed:.0f}s")
+    else:
+        frac = min(1.0, last.step / max(1, last.total))
+        st.progress(frac, text=f"{j.name} · stage **{last.stage}** step {last.step}/{last.total} · "
+                               f"{elapsed:.0f}s" + (" · cancelling…" if j.cancel_event.is_set() else ""))
+        nums = " · ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                          for k, v in last.metrics.items())
+        st.caption(nums + (f" — {last.message}" if last.message else ""))
+        st.plotly_chart(figures.live_metrics(snaps), key="live_chart", config={"displayModeBar": False})
+        c1, c2 = st.columns(2)
+        ent = next((s for s in reversed(snaps) if s.entered or s.left), None)
+        with c1:
+            st.markdown("**Pairs that entered the dictionary at the last change**")
+            st.dataframe(pd.DataFrame(ent.entered if ent else [], columns=["source", "target"]),
+                         hide_index=True, height=180, width="stretch")
+        with c2:
+            st.markdown("**Pairs that left it**")
+            st.dataframe(pd.DataFrame(ent.left if ent else [], columns=["source", "target"]),
+                         hide_index=True, height=180, width="stretch")
+        frames, labels = j.frames()
+        if frames and j.frame_targets is not None:
+            st.markdown("**Dictionary words on the move** (PCA frame of the translations)")
+            st.plotly_chart(figures.animation(frames, labels, j.frame_targets, j.frame_words), key="live_anim")
+    if st.button("Cancel (keep the best mapping so far)", key="cancel_run", disabled=j.cancel_event.is_set()):
+        j.cancel()
+
+
+if running:
+    st.subheader(f"Running: {job.name}")
+    live_view()
+else:
+    if job is not None and job.status == "error":
+        st.error(f"{job.name}: {job.error}", icon="🚫")
+    # ------------------------------------------------------------ the run form
+    st.subheader("New run")
+    if missing:
+        st.caption("Not available in this build: " + ", ".join(sorted(missing)) +
+                   " (their modules are not installed yet).")
+    method = st.radio("Method", usable, format_func=lambda m: LABELS.get(m, m), horizontal=True, key="method")
+    st.caption(params.DESCRIPTIONS.get(method, ""))
+    _, cfg_cls = method_classes(method)
+    chosen = params.method_form(method, cfg_cls, key="p")
+
+    supervised = method == "procrustes"
+    seed_opts = (["all", "N pairs", "identical"] if supervised else ["none", "N pairs", "identical"])
+    seed_labels = {"all": "the whole seed dictionary", "none": "none (fully unsupervised)",
+                   "N pairs": "the first N source words of the seed dictionary",
+                   "identical": "identical strings (words spelled the same in both)"}
+    c1, c2, c3 = st.columns([2, 1, 1])
+    seed_mode = c1.radio("Seed pairs", seed_opts, format_func=seed_labels.get, key=f"seeds_{method}")
+    n_seed = c2.number_input("N", min_value=1, value=500, step=100, key="n_seeds",
+                             disabled=seed_mode != "N pairs")
+    rand_seed = c3.number_input("random seed", min_value=0, value=0, step=1, key="rand_seed")
+    seeds = int(n_seed) if seed_mode == "N pairs" else seed_mode
+    if seed_mode in ("all", "N pairs") and sd.seed is None:
+        st.warning("No seed dictionary is loaded (Data page): choose identical strings, or load one.")
+    if sd.eval is None:
+        st.caption("No evaluation dictionary: the run will not report precision.")
+
+    default_name = f"{method} #{len(sd.runs) + 1}"
+    name = st.text_input("Run name", value=default_name, key=f"run_name_{len(sd.runs)}_{method}")
+    if st.button("Start", type="primary", key="start"):
+        try:
+            config = RunConfig(method=method, params=chosen, seeds=seeds, normalize=sd.normalize,
+                               max_vocab=sd.max_vocab, lowercase=sd.lowercase, seed=int(rand_seed),
+                               src=sd.src.name, tgt=sd.tgt.name,
+                               seed_dict=sd.seed.name if sd.seed else None,
+                               eval_dict=sd.eval.name if sd.eval else None)
+            config.method_config()  # validate the parameters before starting
+            seed_dict = sd.seed.dictionary if (sd.seed and seed_mode != "identical") else None
+            sd.job = AlignJob(name.strip() or default_name, config, sd.src.emb, sd.tgt.emb, seed_dict,
+                              sd.eval.dictionary if sd.eval else None,
+                              animation_dict=(sd.eval or sd.seed).dictionary if (sd.eval or sd.seed) else None
+                              ).start()
+            st.rerun()
+        except AlignScopeError as e:
+            st.error(str(e), icon="🚫")
+        except TypeError as e:
+            st.error(f"invalid parameter: {e}", icon="🚫")
+
+# ---------------------------------------------------------------- runs of this session
+st.divider()
+st.subheader("Runs in this session")
+if not sd.runs:
+    st.caption("No finished run yet.")
+else:
+    st.dataframe(common.runs_table(), hide_index=True, width="stretch")
+    rec = common.run_picker("Details of run", key="align_pick")
+    r = rec.result
+    if r.cancelled:
+        st.info("This run was cancelled; it keeps the best mapping found before the cancel.")
+    cols = st.columns(4)
+    if r.evaluation is not None:
+        for col, rule in zip(cols, ("nn", "csls", "isf")):
+            col.metric(f"P@1 {rule}", f"{r.evaluation.scores[rule]['p@1']:.1f}")
+    cols[3].metric("time (s)", f"{rec.cache.get('seconds', r.timings['total_s']):.1f}")
+    if r.history:
+        st.plotly_chart(figures.live_metrics(r.history), key="hist_chart", config={"displayModeBar": False})
+    if rec.frames and rec.cache.get("frame_targets") is not None:
+        with st.expander("Animated map: the mapped source words moving toward their translations", expanded=True):
+            labels = [lab for lab, _ in rec.frames]
+            st.plotly_chart(figures.animation([f for _, f in rec.frames], labels, rec.cache["frame_targets"],
+                                              rec.frame_words), key="done_anim")
+    new_name = st.text_input("Rename", value=rec.name, key=f"rename_{rec.rid}")
+    if new_name.strip() and new_name.strip() != rec.name:
+        rec.name = new_name.strip()
+        st.rerun()
+    st.markdown("**Downloads**")
+    common.downloads(rec, key=f"dl_align_{rec.rid}")

@@ -1,0 +1,159 @@
+"""Data: the two embedding sets and the dictionaries, with a validation report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from alignment_core.errors import AlignScopeError
+from ui import loaders
+from ui import state as S
+
+sd = S.get()
+limit_mb = st.get_option("server.maxUploadSize")
+
+st.title("Data")
+st.caption(f"The bundled sample (Finnish → French, 10,000 words each) is loaded on your first visit. "
+           f"Upload your own files below: **up to {limit_mb:,} MB per file**. Embeddings: word2vec/fastText "
+           f"text (.vec, .txt, optionally .gz), word2vec binary (.bin), .npz (arrays 'vectors' and 'words'), "
+           f".npy with its .vocab.txt. Dictionaries: 'source target' per line (space or tab).")
+
+for msg in sd.messages:
+    st.warning(msg)
+sd.messages.clear()
+
+# ---------------------------------------------------------------- options
+with st.expander("Options: vocabulary size, lowercase, normalization", expanded=False):
+    c1, c2, c3 = st.columns(3)
+    max_vocab = c1.number_input("max vocabulary (first N rows)", min_value=100, max_value=2_000_000,
+                                value=sd.max_vocab, step=10_000, key="opt_max_vocab")
+    lowercase = c2.toggle("lowercase words (keep the most frequent spelling)", value=sd.lowercase,
+                          key="opt_lowercase")
+    presets = ["renorm,center,renorm", "renorm", "center,renorm", "iternorm", "renorm,iternorm", "none"]
+    cur = sd.normalize if sd.normalize in presets else "renorm,center,renorm"
+    norm = c3.selectbox("normalization, in order", presets, index=presets.index(cur), key="opt_norm",
+                        help="renorm: unit length; center: subtract the mean; iternorm: 5 × (center, renorm) "
+                             "(Zhang et al. 2019). MUSE and VecMap use renorm, center, renorm.")
+    if int(max_vocab) != sd.max_vocab or bool(lowercase) != sd.lowercase:
+        sd.max_vocab, sd.lowercase = int(max_vocab), bool(lowercase)
+        with st.spinner("re-reading the loaded sets"):
+            for err in loaders.reload_sets():
+                st.error(err)
+    sd.normalize = norm
+    st.caption(f"normalization used by the next run: `{sd.normalize}`")
+
+# ---------------------------------------------------------------- uploads
+
+
+def _embedding_upload(side: str, label: str) -> None:
+    f = st.file_uploader(label, type=loaders.EMBEDDING_TYPES, key=f"up_{side}")
+    vocab = None
+    if f is not None and f.name.lower().endswith(".npy"):
+        v = st.file_uploader(f"word list for {f.name} (.vocab.txt)", type=["txt"], key=f"up_{side}_vocab")
+        if v is None:
+            st.info(loaders.check_upload_pair(f.name))
+            return
+        vocab = v.getvalue()
+    if f is None:
+        return
+    marker = (f.file_id, None if vocab is None else len(vocab))
+    if st.session_state.get(f"done_{side}") == marker:
+        return  # already handled this upload
+    st.session_state[f"done_{side}"] = marker
+    try:
+        with st.spinner(f"reading {f.name}"):
+            loaders.load_set(side, f.getvalue(), f.name, "upload", vocab=vocab)
+        st.success(f"{f.name} loaded")
+    except AlignScopeError as e:
+        st.session_state[f"err_{side}"] = str(e)
+
+
+def _dict_upload(which: str, label: str) -> None:
+    f = st.file_uploader(label, type=loaders.DICT_TYPES, key=f"up_{which}")
+    if f is None:
+        return
+    if st.session_state.get(f"done_{which}") == f.file_id:
+        return
+    st.session_state[f"done_{which}"] = f.file_id
+    try:
+        loaders.load_dict(which, f.getvalue(), f.name, "upload")
+        st.success(f"{f.name} loaded")
+    except AlignScopeError as e:
+        st.session_state[f"err_{which}"] = str(e)
+
+
+c1, c2 = st.columns(2)
+with c1:
+    _embedding_upload("src", "Source embeddings")
+    _dict_upload("seed", "Seed dictionary (for supervised runs)")
+with c2:
+    _embedding_upload("tgt", "Target embeddings")
+    _dict_upload("eval", "Evaluation dictionary (for precision)")
+
+for slot, what in (("src", "source set"), ("tgt", "target set"), ("seed", "seed dictionary"),
+                   ("eval", "evaluation dictionary")):
+    err = st.session_state.get(f"err_{slot}")
+    if err:
+        st.error(f"Could not load the {what}: {err}. The previous {what} is kept.", icon="🚫")
+        if st.button("dismiss", key=f"dismiss_{slot}"):
+            st.session_state[f"err_{slot}"] = None
+            st.rerun()
+
+b1, b2, _ = st.columns([1, 1, 4])
+if b1.button("Reload the sample pair", key="reload_sample"):
+    try:
+        loaders.load_sample()
+        st.rerun()
+    except AlignScopeError as e:
+        st.error(str(e))
+if b2.button("Remove dictionaries", key="drop_dicts"):
+    sd.seed = sd.eval = None
+    st.rerun()
+
+# ---------------------------------------------------------------- validation report
+st.subheader("Validation report")
+rows = []
+for label, ls in (("source", sd.src), ("target", sd.tgt)):
+    if ls is None:
+        continue
+    rep = dict(ls.emb.report)
+    rows.append({"set": label, "file": ls.name, "rows": len(ls.emb), "dimension": ls.emb.dim,
+                 "format": rep.get("format", ""), "rows read": rep.get("rows_read", len(ls.emb)),
+                 "duplicates dropped": rep.get("duplicates_dropped", 0),
+                 "merged by lowercasing": rep.get("lowercase_merged", 0),
+                 "zero vectors": rep.get("zero_vectors", 0)})
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if sd.ready() and sd.src.emb.dim != sd.tgt.emb.dim:
+        st.info(f"The dimensions differ ({sd.src.emb.dim} vs {sd.tgt.emb.dim}): the mapping will be "
+                "semi-orthogonal, and the 'no alignment' baseline does not exist.")
+else:
+    st.info("No embeddings loaded.")
+
+drows = []
+for label, which in (("seed", "seed"), ("evaluation", "eval")):
+    ld = getattr(sd, which)
+    if ld is None:
+        continue
+    cov = loaders.coverage_for(which)
+    row = {"dictionary": label, "file": ld.name, "pairs": len(ld.dictionary),
+           "source words": len(ld.dictionary.sources),
+           "duplicate pairs dropped": ld.dictionary.duplicate_pairs}
+    if cov is not None:
+        row.update({"pairs kept": cov.pairs_kept, "source words kept": cov.unique_src_kept,
+                    "dropped: source OOV": cov.dropped_src_oov, "dropped: target OOV": cov.dropped_tgt_oov,
+                    "dropped: both OOV": cov.dropped_both_oov})
+    drows.append(row)
+if drows:
+    st.dataframe(pd.DataFrame(drows), hide_index=True, width="stretch")
+    if sd.lowercase:
+        st.caption("Coverage is computed with the dictionaries lowercased, as the runs will use them.")
+else:
+    st.caption("No dictionaries: supervised Procrustes needs a seed dictionary (or identical strings); "
+               "precision needs an evaluation dictionary.")
+
+if sd.ready():
+    with st.expander("First words of each set"):
+        c1, c2 = st.columns(2)
+        c1.write(", ".join(sd.src.emb.words[:60]))
+        c2.write(", ".join(sd.tgt.emb.words[:60]))

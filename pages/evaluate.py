@@ -1,0 +1,110 @@
+"""Evaluate: BLI precision of a run against "no alignment", per-word results, a word inspector."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from alignment_core.evaluation import precision_by_frequency
+from ui import common, exports, figures, inspector
+from ui import state as S
+
+sd = S.get()
+st.title("Evaluate")
+if not sd.runs:
+    st.info("No run yet: start one on the **Align** page (supervised Procrustes on the sample takes a few seconds).")
+    st.stop()
+
+rec = common.run_picker("Run", key="eval_pick")
+r = rec.result
+ev = r.evaluation
+
+# ---------------------------------------------------------------- precision
+st.subheader("Bilingual lexicon induction (MUSE protocol)")
+if ev is None:
+    st.info("This run had no evaluation dictionary: load one on the Data page and run again.")
+else:
+    rows, bars = [], []
+    settings = [(rec.name, ev)]
+    if rec.baseline is not None:
+        settings.append(("no alignment", rec.baseline))
+    for label, res in settings:
+        row = {"setting": label, "queries": res.n_queries}
+        for rule in ("nn", "csls", "isf"):
+            for k in (1, 5, 10):
+                row[f"{rule} P@{k}"] = res.scores[rule][f"p@{k}"]
+                bars.append({"setting": label, "rule": rule, "k": k, "value": res.scores[rule][f"p@{k}"]})
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="metrics_table")
+    if rec.baseline is None:
+        st.caption(rec.baseline_note or "No 'no alignment' baseline for this run.")
+    else:
+        st.caption("'no alignment' retrieves with the normalized source vectors as they are (X·I): it is "
+                   "meaningful only because both spaces have the same dimension, and is near zero for "
+                   "independently trained spaces.")
+    if r.eval_coverage:
+        c = r.eval_coverage
+        st.caption(f"{ev.n_queries} query words; evaluation dictionary: {c['pairs_kept']}/{c['pairs_total']} "
+                   f"pairs in the vocabularies (source OOV {c['dropped_src_oov']}, target OOV "
+                   f"{c['dropped_tgt_oov']}, both {c['dropped_both_oov']}).")
+    st.plotly_chart(figures.precision_bars(bars), key="prec_bars", config={"displayModeBar": False})
+
+    # ------------------------------------------------------------ per-word table
+    st.subheader("Per word")
+    table = rec.cache.get("per_word_df")
+    if table is None:
+        table = exports.per_word_frame(ev.per_word)
+        rec.cache["per_word_df"] = table
+    c1, c2, c3 = st.columns([2, 1, 1])
+    q = c1.text_input("search (source, gold or prediction)", key="pw_search").strip().lower()
+    rule = c2.selectbox("rule", ["csls", "nn", "isf"], key="pw_rule")
+    filt = c3.selectbox("show", ["all", "correct", "wrong", "near miss (gold at rank 2–10)"], key="pw_filter")
+    view = table
+    if q:
+        mask = (view["source"].str.contains(q, regex=False) | view["gold"].str.contains(q, regex=False)
+                | view[f"pred_{rule}"].str.contains(q, regex=False))
+        view = view[mask]
+    rank = view[f"rank_{rule}"]
+    if filt == "correct":
+        view = view[rank == 1]
+    elif filt == "wrong":
+        view = view[rank > 1]
+    elif filt.startswith("near"):
+        view = view[(rank > 1) & (rank <= 10)]
+    st.caption(f"{len(view)} of {len(table)} query words")
+    st.dataframe(view, hide_index=True, width="stretch", height=320, key="per_word_table")
+    with st.expander("P@1 by source frequency (thirds of the query words)"):
+        st.dataframe(pd.DataFrame(precision_by_frequency(ev.per_word, rule=rule)), hide_index=True)
+
+# ---------------------------------------------------------------- word inspector
+st.subheader("Word inspector")
+word = st.text_input("source word", value=(ev.per_word[0]["source"] if ev and ev.per_word else ""),
+                     key="inspect_word").strip()
+if word:
+    if sd.lowercase:
+        word = word.lower()
+    info = inspector.inspect_word(rec, word, sd)
+    if info is None:
+        st.warning(f"'{word}' is not in the source vocabulary ({len(r.src):,} words).")
+    else:
+        st.markdown(f"**{word}** (frequency rank {info['rank']}) · gold translations: "
+                    + (", ".join(info["gold"]) if info["gold"] else "_none in the dictionaries_"))
+        cols = st.columns(3)
+        for col, rule_name in zip(cols, ("nn", "csls", "isf")):
+            with col:
+                st.markdown(f"**{rule_name}**")
+                st.dataframe(pd.DataFrame(info["top"][rule_name], columns=["translation", "score", "gold"]),
+                             hide_index=True, height=390, width="stretch")
+        c1, c2 = st.columns(2)
+        with c1:
+            st.markdown("**Neighbours in the source space**")
+            st.dataframe(pd.DataFrame(info["src_neighbours"], columns=["word", "cos"]), hide_index=True,
+                         width="stretch")
+        with c2:
+            st.markdown("**Neighbours of its gold translation in the target space**")
+            st.dataframe(pd.DataFrame(info["tgt_neighbours"], columns=["word", "cos"]), hide_index=True,
+                         width="stretch")
+
+st.divider()
+st.markdown("**Downloads**")
+common.downloads(rec, key=f"dl_eval_{rec.rid}")

@@ -1,0 +1,158 @@
+"""Explore: both spaces on one 2-D map (UMAP, with PCA while UMAP runs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from alignment_core.projection import pca_2d
+from ui import common, figures, inspector, layouts
+from ui import state as S
+
+sd = S.get()
+st.title("Explore")
+if not common.need_data():
+    st.stop()
+
+rec = common.run_picker("Run", key="explore_pick") if sd.runs else None
+if rec is None:
+    st.caption("No run yet: the map shows the two spaces before alignment (run one on the Align page).")
+
+c1, c2, c3, c4 = st.columns([1.3, 1, 1, 1.5])
+n_max = min(len(sd.src.emb), len(sd.tgt.emb))
+cap = int(c1.number_input("points per side (most frequent)", min_value=100, max_value=max(100, n_max),
+                          value=min(5000, n_max), step=500, key="ex_cap"))
+after = c2.toggle("after alignment", value=rec is not None, disabled=rec is None, key="ex_after")
+algo = c3.radio("layout", ["UMAP", "PCA"], horizontal=True, key="ex_algo")
+query = c4.text_input("find a source word", key="ex_find").strip()
+show_lines = st.checkbox("lines joining dictionary pairs among the selected or found words", value=True,
+                         key="ex_lines")
+
+# ---------------------------------------------------------------- the points
+if rec is not None:
+    r = rec.result
+    src_words, tgt_words = r.src.words, r.tgt.words
+    src_x = r.aligned_source()[:cap] if after else r.src.vectors[:cap]
+    tgt_x = r.tgt.vectors[:cap]
+else:
+    key = ("norm", sd.src.digest, sd.tgt.digest, sd.normalize, sd.max_vocab, sd.lowercase)
+    if st.session_state.get("ex_norm_key") != key:
+        st.session_state["ex_norm"] = (sd.src.emb.normalize(sd.normalize), sd.tgt.emb.normalize(sd.normalize))
+        st.session_state["ex_norm_key"] = key
+    s_emb, t_emb = st.session_state["ex_norm"]
+    src_words, tgt_words = s_emb.words, t_emb.words
+    src_x, tgt_x = s_emb.vectors[:cap], t_emb.vectors[:cap]
+
+n_s, n_t = src_x.shape[0], tgt_x.shape[0]
+if src_x.shape[1] != tgt_x.shape[1]:
+    st.warning(f"The source is {src_x.shape[1]}-d and the target {tgt_x.shape[1]}-d: before alignment they "
+               "share no space to draw. Switch on 'after alignment'.")
+    st.stop()
+points = np.vstack([src_x, tgt_x]).astype(np.float32)
+words = list(src_words[:n_s]) + list(tgt_words[:n_t])
+side_labels = ("source" + (" (aligned)" if after else ""), "target")
+
+# ---------------------------------------------------------------- dictionary pairs for lines
+pairs_map: dict[str, list[str]] = {}
+if rec is not None:
+    pairs_map = {k: list(v) for k, v in inspector.gold_map(rec, sd).items()}
+    for s_w, ts in inspector.induced_map(rec).items():
+        pairs_map.setdefault(s_w, []).extend(t for t in ts if t not in pairs_map[s_w])
+tgt_pos = {w: n_s + i for i, w in enumerate(tgt_words[:n_t])}
+src_pos = {w: i for i, w in enumerate(src_words[:n_s])}
+
+
+def pair_lines(src_rows: list[int]) -> list[tuple[int, int]]:
+    out = []
+    for i in src_rows:
+        for t in pairs_map.get(words[i], []):
+            if t in tgt_pos:
+                out.append((i, tgt_pos[t]))
+    return out
+
+
+highlight: list[int] = []
+found_lines: list[tuple[int, int]] = []
+if query:
+    qw = query.lower() if sd.lowercase else query
+    if qw in src_pos:
+        i = src_pos[qw]
+        highlight.append(i)
+        trans = pairs_map.get(qw, [])
+        if not trans and rec is not None:
+            info = inspector.inspect_word(rec, qw, sd)
+            trans = [info["top"]["csls"][0][0]] if info else []
+        shown = [t for t in trans if t in tgt_pos]
+        highlight += [tgt_pos[t] for t in shown]
+        found_lines = [(i, tgt_pos[t]) for t in shown]
+        st.caption(f"**{qw}** → " + (", ".join(trans) if trans else "no known translation")
+                   + ("" if len(shown) == len(trans) else " (some translations are beyond the point cap)"))
+    else:
+        st.warning(f"'{qw}' is not among the {n_s:,} source words drawn.")
+
+
+# ---------------------------------------------------------------- the map
+def draw(coords: np.ndarray, title: str) -> None:
+    sel_key = "ex_selection"
+    prev = st.session_state.get(sel_key)
+    sel_src = list(prev["src"]) if prev else []
+    lines = list(found_lines)
+    if show_lines and sel_src:
+        lines += pair_lines(sel_src[:300])
+    fig = figures.scatter_map(coords, words, n_s, highlight=highlight, lines=lines if show_lines else [],
+                              title=title, src_label=side_labels[0], tgt_label=side_labels[1])
+    event = st.plotly_chart(fig, key="ex_map", on_select="rerun", selection_mode=("box", "lasso"),
+                            config={"scrollZoom": True})
+    pts = (event or {}).get("selection", {}).get("points", []) if event else []
+    chosen_src, chosen_tgt = [], []
+    for p in pts:
+        curve, idx = p.get("curve_number"), p.get("point_index")
+        if curve == 0 and idx is not None:
+            chosen_src.append(int(idx))
+        elif curve == 1 and idx is not None:
+            chosen_tgt.append(n_s + int(idx))
+    if pts:
+        new = {"src": chosen_src, "tgt": chosen_tgt}
+        if new != prev:
+            st.session_state[sel_key] = new
+            st.rerun()
+    cur = st.session_state.get(sel_key)
+    if cur and (cur["src"] or cur["tgt"]):
+        st.markdown(f"**Selected**: {len(cur['src'])} source and {len(cur['tgt'])} target words")
+        rows = [{"side": "source", "word": words[i], "dictionary": ", ".join(pairs_map.get(words[i], []))}
+                for i in cur["src"]] + [{"side": "target", "word": words[i], "dictionary": ""} for i in cur["tgt"]]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, height=260, width="stretch")
+        if st.button("clear selection", key="ex_clear"):
+            st.session_state[sel_key] = None
+            st.rerun()
+    else:
+        st.caption("Draw a box or a lasso on the map to list the words inside.")
+
+
+cache_key = layouts.points_key(points, "pca")
+pca = st.session_state.get("ex_pca")
+if pca is None or pca[0] != cache_key:
+    pca = (cache_key, pca_2d(points))
+    st.session_state["ex_pca"] = pca
+what = f"{n_s:,} source + {n_t:,} target words, {'after' if after else 'before'} alignment"
+
+if algo == "PCA":
+    draw(pca[1], f"PCA · {what}")
+else:
+    fut = layouts.service().umap(points, layouts.points_key(points, "umap", 15, 0.1))
+    if fut.done() and fut.exception() is None:
+        draw(fut.result(), f"UMAP · {what}")
+    elif fut.done():
+        st.error(f"UMAP failed: {fut.exception()}; showing PCA.")
+        draw(pca[1], f"PCA · {what}")
+    else:
+        @st.fragment(run_every=1.0)
+        def wait_for_umap() -> None:
+            if fut.done():
+                st.rerun(scope="app")
+            st.info("UMAP is computing in the background (k-NN with faiss, then the layout); "
+                    "the PCA view is shown meanwhile.", icon="⏳")
+
+        wait_for_umap()
+        draw(pca[1], f"PCA (UMAP on its way) · {what}")

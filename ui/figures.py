@@ -1,0 +1,143 @@
+"""Plotly figure builders. Pure functions: data in, ``go.Figure`` out (no Streamlit)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+SRC_COLOR = "#1f77b4"
+TGT_COLOR = "#ff7f0e"
+HIGHLIGHT = "#d62728"
+
+_LIVE_PANELS = (
+    ("criterion", "unsupervised criterion (mean cos)"),
+    ("dict_size", "dictionary size"),
+    ("delta_w", "ΔW (‖W_new − W‖_F)"),
+    ("p@1", "P@1 on the eval dictionary (%)"),
+)
+
+
+class _Ev:
+    def __init__(self, stage, step, total, metrics):
+        self.stage, self.step, self.total, self.metrics = stage, step, total, metrics
+
+
+def live_metrics(snaps: Sequence) -> go.Figure:
+    """Four small panels, one point per event: criterion, dictionary size, ΔW, P@1.
+    ``snaps``: job snapshots (``.stage .step .total .metrics``) or history dicts."""
+    snaps = [_Ev(h["stage"], h["step"], h["total"], h) if isinstance(h, dict) else h for h in snaps]
+    fig = make_subplots(rows=1, cols=4, subplot_titles=[t for _, t in _LIVE_PANELS], horizontal_spacing=0.06)
+    x = list(range(1, len(snaps) + 1))
+    labels = [f"{s.stage} {s.step}/{s.total}" for s in snaps]
+    for col, (key, _) in enumerate(_LIVE_PANELS, start=1):
+        keys = [k for k in ("p@1_nn", "p@1_csls")] if key == "p@1" else [key]
+        for k in keys:
+            ys = [s.metrics.get(k) for s in snaps]
+            if all(v is None for v in ys):
+                continue
+            fig.add_trace(go.Scatter(x=x, y=ys, mode="lines+markers", name=k, text=labels,
+                                     hovertemplate="%{text}<br>" + k + "=%{y:.4g}<extra></extra>",
+                                     connectgaps=True, showlegend=key == "p@1"), row=1, col=col)
+    fig.update_layout(height=260, margin=dict(l=30, r=10, t=40, b=30),
+                      legend=dict(orientation="h", y=-0.25, x=0.75))
+    fig.update_annotations(font_size=12)
+    fig.update_xaxes(title_text="event", title_font_size=10)
+    return fig
+
+
+def animation(frames: Sequence[np.ndarray], labels: Sequence[str], targets: np.ndarray,
+              words: Sequence[tuple[str, str]]) -> go.Figure:
+    """Mapped source words (blue) moving toward their translations (orange, fixed), one
+    frame per iteration, in a PCA frame fitted on the translations."""
+    src_txt = [f"{s} → {t}" for s, t in words]
+    tgt_txt = [t for _, t in words]
+    allpts = np.vstack([targets, *frames]) if frames else targets
+    lo, hi = allpts.min(axis=0), allpts.max(axis=0)
+    pad = 0.05 * (hi - lo + 1e-6)
+
+    def src_trace(f: np.ndarray) -> go.Scatter:
+        return go.Scatter(x=f[:, 0], y=f[:, 1], mode="markers", name="mapped source",
+                          marker=dict(color=SRC_COLOR, size=6, opacity=0.8), text=src_txt,
+                          hovertemplate="%{text}<extra></extra>")
+
+    tgt_trace = go.Scatter(x=targets[:, 0], y=targets[:, 1], mode="markers", name="translation",
+                           marker=dict(color=TGT_COLOR, size=6, symbol="x", opacity=0.7), text=tgt_txt,
+                           hovertemplate="%{text}<extra></extra>")
+    fig = go.Figure(data=[tgt_trace, src_trace(frames[-1])])
+    fig.frames = [go.Frame(data=[tgt_trace, src_trace(f)], name=str(i), traces=[0, 1])
+                  for i, f in enumerate(frames)]
+    steps = [dict(method="animate", label=lab, args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
+                                                                       transition=dict(duration=0))])
+             for i, lab in enumerate(labels)]
+    fig.update_layout(
+        height=420, margin=dict(l=10, r=10, t=30, b=10),
+        xaxis=dict(range=[lo[0] - pad[0], hi[0] + pad[0]], showticklabels=False),
+        yaxis=dict(range=[lo[1] - pad[1], hi[1] + pad[1]], showticklabels=False),
+        legend=dict(orientation="h", y=1.06),
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.02, xanchor="left", yanchor="top",
+                          buttons=[dict(label="▶ play", method="animate",
+                                        args=[None, dict(frame=dict(duration=600, redraw=False),
+                                                         transition=dict(duration=400), fromcurrent=False)])])],
+        sliders=[dict(active=len(frames) - 1, steps=steps, x=0.12, len=0.88, y=-0.02,
+                      currentvalue=dict(prefix="step: "))],
+    )
+    return fig
+
+
+def precision_bars(rows: list[dict]) -> go.Figure:
+    """Grouped bars of P@k: rows are {"setting", "rule", "k", "value"}."""
+    fig = go.Figure()
+    settings = list(dict.fromkeys(r["setting"] for r in rows))
+    for s in settings:
+        sel = [r for r in rows if r["setting"] == s]
+        fig.add_trace(go.Bar(x=[f"{r['rule']} P@{r['k']}" for r in sel], y=[r["value"] for r in sel], name=s,
+                             text=[f"{r['value']:.1f}" for r in sel], textposition="outside"))
+    fig.update_layout(barmode="group", height=300, margin=dict(l=30, r=10, t=20, b=30), yaxis_title="%",
+                      yaxis_range=[0, 105], legend=dict(orientation="h", y=1.12))
+    return fig
+
+
+def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
+                highlight: Sequence[int] = (), lines: Sequence[tuple[int, int]] = (),
+                title: str = "", src_label: str = "source", tgt_label: str = "target") -> go.Figure:
+    """Both spaces on one map: ``coords`` (n, 2) with the first ``n_src`` rows the source
+    words. ``highlight`` are row indices drawn large; ``lines`` join (source row, target row)."""
+    fig = go.Figure()
+    for k, (name, color, sl) in enumerate(((src_label, SRC_COLOR, slice(0, n_src)),
+                                           (tgt_label, TGT_COLOR, slice(n_src, len(words))))):
+        c = coords[sl]
+        fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers", name=name,
+                                   marker=dict(color=color, size=4, opacity=0.55),
+                                   text=list(words[sl]), hovertemplate="%{text}<extra>" + name + "</extra>"))
+    if lines:
+        xs, ys = [], []
+        for a, b in lines:
+            xs += [coords[a, 0], coords[b, 0], None]
+            ys += [coords[a, 1], coords[b, 1], None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="dictionary pairs",
+                                 line=dict(color="#444", width=1), hoverinfo="skip"))
+    if len(highlight):
+        h = np.asarray(highlight, dtype=np.int64)
+        fig.add_trace(go.Scatter(x=coords[h, 0], y=coords[h, 1], mode="markers+text", name="highlighted",
+                                 marker=dict(color=HIGHLIGHT, size=13, line=dict(color="white", width=1)),
+                                 text=[words[i] for i in h.tolist()], textposition="top center",
+                                 textfont=dict(size=13, color=HIGHLIGHT), hovertemplate="%{text}<extra></extra>"))
+    fig.update_layout(height=620, margin=dict(l=10, r=10, t=40 if title else 10, b=10), title=title,
+                      dragmode="lasso", legend=dict(orientation="h", y=1.02, x=0),
+                      xaxis=dict(showticklabels=False, zeroline=False),
+                      yaxis=dict(showticklabels=False, zeroline=False, scaleanchor="x"))
+    return fig
+
+
+def nk_histogram(series: dict[str, np.ndarray], k: int = 10) -> go.Figure:
+    """Histogram of k-occurrence N_k per retrieval setting (log-scale counts)."""
+    fig = go.Figure()
+    for name, nk in series.items():
+        fig.add_trace(go.Histogram(x=np.asarray(nk), name=name, opacity=0.6, nbinsx=60))
+    fig.update_layout(barmode="overlay", height=300, margin=dict(l=30, r=10, t=20, b=30),
+                      xaxis_title=f"N_{k} (times a target is among a query's {k} nearest)",
+                      yaxis_title="targets", yaxis_type="log", legend=dict(orientation="h", y=1.12))
+    return fig

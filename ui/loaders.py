@@ -1,0 +1,138 @@
+"""Cached loaders: parse embeddings and dictionaries once per content.
+
+Streamlit hashes only a sample of large arguments, so every cached function here
+takes an explicit key (the BLAKE2b digest of the bytes plus the options) and the
+bytes themselves as an unhashed ``_data`` argument. What is cached is immutable
+(``Embeddings`` and ``Dictionary`` are frozen), so sharing it between sessions
+leaks nothing a session did not itself upload with identical bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import streamlit as st
+
+from alignment_core.dictionary import Dictionary, parse_dictionary
+from alignment_core.embeddings import Embeddings
+from alignment_core.errors import AlignScopeError, EmbeddingFormatError
+from alignment_core.io import parse_embeddings
+
+from . import state as S
+
+#: the formats the core reads (see alignment_core.io); .npy needs its .vocab.txt
+EMBEDDING_TYPES = ["vec", "txt", "gz", "bin", "npy", "npz", "glove", "w2v"]
+DICT_TYPES = ["txt", "tsv", "dic", "dict"]
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _parse_embeddings(key: str, _data: bytes, filename: str, max_vocab: int | None,
+                      _vocab: bytes | None) -> Embeddings:
+    return parse_embeddings(_data, filename, max_vocab=max_vocab, lowercase=False, vocab_bytes=_vocab)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _lowercased(key: str, _emb: Embeddings) -> Embeddings:
+    return _emb.lowercased()
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _parse_dictionary(key: str, _data: bytes, filename: str) -> Dictionary:
+    return parse_dictionary(_data, filename)
+
+
+def embeddings_from_bytes(data: bytes, filename: str, max_vocab: int | None, lowercase: bool,
+                          vocab: bytes | None = None) -> tuple[Embeddings, str]:
+    """(Embeddings, digest). Raises the core's AlignScopeError on a malformed file."""
+    d = digest(data) + ("" if vocab is None else digest(vocab))
+    key = f"{d}|{max_vocab}|{Path(filename).suffix}"
+    emb = _parse_embeddings(key, data, filename, max_vocab, vocab)
+    if lowercase:
+        emb = _lowercased(key + "|lower", emb)
+    return emb, d
+
+
+def dictionary_from_bytes(data: bytes, filename: str) -> tuple[Dictionary, str]:
+    d = digest(data)
+    return _parse_dictionary(d, data, filename), d
+
+
+def load_set(side: str, data: bytes, filename: str, origin: str, path: str | None = None,
+             vocab: bytes | None = None) -> None:
+    """Parse and install an embedding set on ``side`` ("src"/"tgt"); on error the
+    previous set stays (the caller shows the message)."""
+    sd = S.get()
+    emb, d = embeddings_from_bytes(data, filename, sd.max_vocab, sd.lowercase, vocab)
+    setattr(sd, side, S.LoadedSet(filename, d, emb, origin, path=path,
+                                  data=None if origin == "sample" else data, vocab_data=vocab))
+
+
+def load_dict(which: str, data: bytes, filename: str, origin: str) -> None:
+    sd = S.get()
+    dic, d = dictionary_from_bytes(data, filename)
+    setattr(sd, which, S.LoadedDict(filename, d, dic, origin))
+
+
+def reload_sets() -> list[str]:
+    """Re-parse both sets after an option change (max vocabulary, lowercase).
+    Returns error messages (a set that fails keeps its previous state)."""
+    sd = S.get()
+    errors = []
+    for side in ("src", "tgt"):
+        cur: S.LoadedSet | None = getattr(sd, side)
+        if cur is None:
+            continue
+        data = Path(cur.path).read_bytes() if cur.origin == "sample" else cur.data
+        try:
+            load_set(side, data, cur.name, cur.origin, cur.path, cur.vocab_data)
+        except AlignScopeError as e:
+            errors.append(str(e))
+    return errors
+
+
+def ensure_sample() -> None:
+    """Load the bundled sample pair and its dictionaries on a session's first visit."""
+    sd = S.get()
+    if sd.sample_tried:
+        return
+    sd.sample_tried = True
+    try:
+        load_sample()
+    except (AlignScopeError, OSError) as e:
+        sd.messages.append(f"the sample data could not be loaded: {e}")
+
+
+def load_sample() -> None:
+    for side in ("src", "tgt"):
+        p = S.SAMPLE[side]
+        load_set(side, p.read_bytes(), p.name, "sample", path=str(p))
+    for which in ("seed", "eval"):
+        p = S.SAMPLE[which]
+        load_dict(which, p.read_bytes(), p.name, "sample")
+
+
+def coverage_for(which: str):
+    """Coverage of a loaded dictionary against the loaded sets (lowercased like the run will)."""
+    sd = S.get()
+    ld: S.LoadedDict | None = getattr(sd, which)
+    if ld is None or not sd.ready():
+        return None
+    d = ld.dictionary.lowercased() if sd.lowercase else ld.dictionary
+    return d.coverage(sd.src.emb, sd.tgt.emb)
+
+
+def check_upload_pair(filename: str) -> str | None:
+    """A .npy upload needs its word list: the message to show, or None."""
+    if filename.lower().endswith(".npy"):
+        return "a .npy file needs its word list: upload the matching .vocab.txt too (one word per line)"
+    return None
+
+
+__all__ = ["EMBEDDING_TYPES", "DICT_TYPES", "digest", "embeddings_from_bytes", "dictionary_from_bytes",
+           "load_set", "load_dict", "reload_sets", "ensure_sample", "load_sample", "coverage_for",
+           "EmbeddingFormatError"]

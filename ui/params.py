@@ -1,0 +1,83 @@
+"""Widgets for a method's parameters, built from its config dataclass.
+
+Each method's frozen config dataclass lists its parameters and defaults; the form is
+generated from it, so a parameter added to a method appears here without a UI change.
+``MAIN`` names the parameters shown up front; the rest go in an expander.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from alignment_core.dictionary import INDUCTION_MODES
+from alignment_core.retrieval import RULES
+
+MAIN = {
+    "procrustes": ("refinements",),
+    "muse": ("preset", "refinements", "epochs", "n_epochs"),
+    "mini-vec2vec": ("n_clusters", "refinements", "iterations"),
+}
+CHOICES = {
+    "induction": list(INDUCTION_MODES),
+    "rule": list(RULES),
+    "solver": ["orthogonal", "lstsq"],
+    "preset": ["fast", "paper"],
+}
+HIDDEN = {"seed"}  # the run's seed is set once for every method
+DESCRIPTIONS = {
+    "procrustes": "Supervised orthogonal Procrustes on the seed dictionary: W = UVᵀ from the SVD of YᵀX "
+                  "(Schönemann 1966; Xing et al. 2015), then optional refinement rounds (CSLS-induced "
+                  "mutual-NN dictionary + Procrustes; Conneau et al. 2018).",
+    "muse": "MUSE (Conneau et al. 2018): adversarial initialization (a discriminator against the mapping, "
+            "W kept orthogonal), then Procrustes refinement on CSLS-induced dictionaries, model selection "
+            "by the unsupervised criterion. Unsupervised: no seed dictionary needed.",
+    "mini-vec2vec": "mini-vec2vec: pseudo-parallel pairs from matched k-means anchors and relative "
+                    "representations, Procrustes, then matching- and clustering-based refinement. "
+                    "Unsupervised.",
+}
+
+
+def _widget(name: str, default, key: str, help_text: str | None = None):
+    label = name.replace("_", " ")
+    if name in CHOICES and isinstance(default, str):
+        opts = CHOICES[name] if default in CHOICES[name] else [default, *CHOICES[name]]
+        return st.selectbox(label, opts, index=opts.index(default), key=key, help=help_text)
+    if isinstance(default, bool):
+        return st.checkbox(label, value=default, key=key, help=help_text)
+    if isinstance(default, int):
+        return int(st.number_input(label, value=default, step=1, key=key, help=help_text))
+    if isinstance(default, float):
+        return float(st.number_input(label, value=default, format="%.6g", key=key, help=help_text))
+    if default is None or isinstance(default, str):
+        txt = st.text_input(label, value="" if default is None else default, key=key, help=help_text)
+        return None if (default is None and txt == "") else txt
+    return default  # tuples and other structures: keep the default
+
+
+def method_form(method: str, cfg_cls: type, key: str) -> dict:
+    """Widgets for ``cfg_cls``'s fields; returns only the values that differ from defaults."""
+    fields = [f for f in dataclasses.fields(cfg_cls) if f.name not in HIDDEN]
+    defaults = {}
+    for f in fields:
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            defaults[f.name] = f.default_factory()  # type: ignore[misc]
+    main = [n for n in MAIN.get(method, ()) if n in defaults]
+    rest = [n for n in defaults if n not in main]
+    values = {}
+    if main:
+        cols = st.columns(len(main))
+        for col, n in zip(cols, main):
+            with col:
+                values[n] = _widget(n, defaults[n], f"{key}_{method}_{n}")
+    if rest:
+        with st.expander(f"more {method} parameters"):
+            cols = st.columns(3)
+            for i, n in enumerate(rest):
+                with cols[i % 3]:
+                    values[n] = _widget(n, defaults[n], f"{key}_{method}_{n}")
+    return {k: v for k, v in values.items() if v != defaults.get(k)}
+
