@@ -1,0 +1,267 @@
+"""MUSE: adversarial initialization, then Procrustes refinement on CSLS-induced dictionaries.
+
+Conneau, Lample, Ranzato, Denoyer, Jégou (ICLR 2018), "Word translation without
+parallel data" (reference code: facebookresearch/MUSE, ``unsupervised.py``).
+
+1. Adversarial stage. W (d × d, no bias) starts at the identity. Each mapping step:
+   ``dis_steps`` SGD steps of the discriminator D (see ``adversarial``) on ``batch_size``
+   mapped source rows (labels 1 − s) and ``batch_size`` target rows (labels s), sampled
+   uniformly among the ``dis_most_frequent`` most frequent words of each side; then one
+   SGD step of W on the flipped labels, W ← W − lr·∂L/∂W, and the orthogonalization
+   W ← (1 + β)W − β(WWᵀ)W. An epoch is ``epoch_size`` samples (epoch_size / batch_size
+   mapping steps). After each epoch: the unsupervised criterion (``base.unsupervised_criterion``:
+   CSLS translations of the 10k most frequent source words, mean cosine of the pairs whose
+   both ranks are ≤ 10k) selects the best W; the mapping's learning rate is multiplied by
+   ``lr_decay`` and, from the second time the criterion falls below its best, by ``lr_shrink``;
+   the stage stops when the learning rate falls below ``min_lr``.
+2. Refinement: ``refinements`` rounds of the shared loop ``base.refine`` (dictionary induced
+   by CSLS, S2T, max rank 15,000; orthogonal Procrustes), starting from the best W so far;
+   every W is scored by the same criterion and the best is kept.
+
+Presets (``MuseConfig.preset``; a field left ``None`` takes the preset's value, a field
+given explicitly overrides it):
+
+- ``paper``: the reference defaults: hidden layers of 2048, batch 32 (+32), 5 discriminator
+  steps per mapping step, epochs of 1,000,000 samples (31,250 mapping steps), 5 epochs,
+  75,000 most frequent words for the discriminator. On 2 CPU cores one epoch takes hours
+  (``bench/bench_muse.py`` measures a fraction of an epoch and extrapolates).
+- ``fast`` (the default, the app's): the same game, made about 100× cheaper:
+
+  * hidden layers of 512 instead of 2048 (the 2048×2048 layer is ~90 % of the flops);
+  * batches of 128 (+128) instead of 32: the per-sample cost falls with BLAS efficiency
+    and each mapping step sees a less noisy gradient;
+  * 2 discriminator steps per mapping step instead of 5;
+  * short "epochs" (model-selection checkpoints) of 64,000 samples (500 mapping steps),
+    4 of them: the criterion is checked every 500 steps, and the learning-rate schedule
+    (×0.98 per checkpoint, halving on a criterion drop) runs on that finer clock;
+  * ``dis_most_frequent`` = 20,000 (the discriminator compares the 20k most frequent
+    words of each side, a fairer frequency match when the sides have different sizes).
+
+  Architecture, losses, label smoothing, learning rates, input dropout, the
+  orthogonalization and the refinement are the reference's. See the module's benchmark
+  numbers in ``bench/bench_muse.py``.
+
+Seed pairs (semi-supervised; ``seed_mode``):
+
+- ``"replace"`` (default): the adversarial stage is skipped; W₀ = Procrustes(seed pairs);
+  the seed pairs are added to every induced dictionary during refinement.
+- ``"augment"``: the adversarial stage starts from W₀ = Procrustes(seed pairs) instead of
+  the identity; the seeds are again added to every refinement dictionary.
+
+The mapping is square: both spaces must have the same dimension (a ``ConfigError``
+says so otherwise); the orthogonalization and the identity start assume it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+
+from ..dictionary import DEFAULT_MAX_RANK, INDUCTION_MODES
+from ..errors import ConfigError
+from ..mapping import apply_mapping, orthogonality_error, procrustes
+from ..retrieval import RULES, Retriever
+from .adversarial import Discriminator, discriminator_step, mapping_gradient, orthogonalize
+from .base import Alignment, IterationEvent, Method, Monitor, refine, unsupervised_criterion
+
+#: values of the preset-dependent fields (the rest of the config is shared)
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": dict(n_epochs=5, epoch_size=1_000_000, batch_size=32, dis_steps=5, dis_hidden=2048,
+                  dis_most_frequent=75_000, report_every=1000),
+    "fast": dict(n_epochs=4, epoch_size=64_000, batch_size=128, dis_steps=2, dis_hidden=512,
+                 dis_most_frequent=20_000, report_every=100),
+}
+SEED_MODES = ("replace", "augment")
+
+
+@dataclass(frozen=True)
+class MuseConfig:
+    """MUSE's hyper-parameters. Fields left ``None`` are filled from ``preset``."""
+
+    preset: str = "fast"
+    seed: int = 0
+    # adversarial stage (None → from the preset)
+    n_epochs: int | None = None
+    epoch_size: int | None = None          # samples per epoch (mapping steps = epoch_size // batch_size)
+    batch_size: int | None = None          # per side
+    dis_steps: int | None = None           # discriminator steps per mapping step
+    dis_hidden: int | None = None
+    dis_most_frequent: int | None = None   # sample among this many most frequent words (0 = all)
+    report_every: int | None = None        # mapping steps between progress events (0 = none)
+    dis_layers: int = 2
+    dis_input_dropout: float = 0.1
+    dis_leaky: float = 0.2
+    dis_smooth: float = 0.1
+    dis_lr: float = 0.1
+    map_lr: float = 0.1
+    map_beta: float = 0.001                # orthogonalization strength β
+    lr_decay: float = 0.98
+    lr_shrink: float = 0.5
+    min_lr: float = 1e-6
+    # refinement
+    refinements: int = 5
+    refine_mode: str = "S2T"
+    refine_rule: str = "csls"
+    refine_max_rank: int = DEFAULT_MAX_RANK
+    csls_k: int = 10
+    # seeds
+    seed_mode: str = "replace"
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        for k, v in PRESETS[self.preset].items():
+            if getattr(self, k) is None:
+                object.__setattr__(self, k, v)
+        for name in ("n_epochs", "dis_steps", "refinements", "dis_most_frequent", "report_every"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be ≥ 0, got {getattr(self, name)}")
+        for name in ("epoch_size", "batch_size", "dis_hidden", "dis_layers", "csls_k", "refine_max_rank"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.epoch_size < self.batch_size:
+            raise ConfigError(f"epoch_size ({self.epoch_size}) must be at least batch_size ({self.batch_size})")
+        if not 0 <= self.dis_input_dropout < 1:
+            raise ConfigError(f"dis_input_dropout must be in [0, 1), got {self.dis_input_dropout}")
+        if not 0 <= self.dis_smooth < 0.5:
+            raise ConfigError(f"dis_smooth must be in [0, 0.5), got {self.dis_smooth}")
+        if self.refine_mode not in INDUCTION_MODES:
+            raise ConfigError(f"refine_mode must be one of {INDUCTION_MODES}, got {self.refine_mode!r}")
+        if self.refine_rule not in RULES:
+            raise ConfigError(f"refine_rule must be one of {RULES}, got {self.refine_rule!r}")
+        if self.seed_mode not in SEED_MODES:
+            raise ConfigError(f"seed_mode must be one of {SEED_MODES}, got {self.seed_mode!r}")
+
+    @classmethod
+    def from_preset(cls, preset: str = "fast", **overrides: Any) -> "MuseConfig":
+        """The preset's config, with some fields overridden."""
+        return cls(preset=preset, **overrides)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Mapping steps per epoch, as the reference's ``range(0, epoch_size, batch_size)``."""
+        return -(-self.epoch_size // self.batch_size)
+
+
+def _criterion_metrics(x: np.ndarray, y: np.ndarray, w: np.ndarray, csls_k: int,
+                       monitor: Monitor | None) -> dict[str, Any]:
+    retr = Retriever(apply_mapping(x, w), y, csls_k=csls_k)
+    crit, n_crit = unsupervised_criterion(retr)
+    metrics: dict[str, Any] = {"criterion": crit, "criterion_pairs": n_crit}
+    if monitor is not None:
+        metrics["p@1_nn"] = monitor.p_at_1(retr, "nn")
+        metrics["p@1_csls"] = monitor.p_at_1(retr, "csls")
+    return metrics
+
+
+class Muse(Method):
+    """MUSE (Conneau et al. 2018). See the module docstring for the stages and presets."""
+
+    name = "muse"
+
+    def __init__(self, config: MuseConfig | None = None, **kw):
+        super().__init__(config or MuseConfig(**kw))
+
+    def _fit(self, src, tgt, seed_pairs, monitor):
+        cfg: MuseConfig = self.config
+        t0 = time.perf_counter()
+        if src.dim != tgt.dim:
+            raise ConfigError(
+                f"MUSE maps d × d: the source has dimension {src.dim} and the target {tgt.dim}; "
+                "use spaces of the same dimension (or supervised Procrustes, which handles a "
+                "semi-orthogonal map)")
+        x, y = src.vectors, tgt.vectors
+        rng = np.random.default_rng(cfg.seed)
+        seeds = None
+        if seed_pairs is not None and len(seed_pairs):
+            seeds = np.asarray(seed_pairs, dtype=np.int64).reshape(-1, 2)
+            if (seeds < 0).any() or seeds[:, 0].max() >= len(x) or seeds[:, 1].max() >= len(y):
+                raise ConfigError("seed_pairs must be (source row, target row) indices within the vocabularies")
+            w0 = procrustes(x[seeds[:, 0]], y[seeds[:, 1]])
+            how = f"Procrustes on {len(seeds)} seed pairs"
+        else:
+            w0 = np.eye(src.dim, dtype=np.float32)
+            how = "identity"
+        metrics = _criterion_metrics(x, y, w0, cfg.csls_k, monitor)
+        if seeds is not None:
+            metrics["dict_size"] = int(len(seeds))
+        self._offer(metrics["criterion"], w0, seeds, "init")
+        yield self._record(IterationEvent("init", 0, 0, metrics, time.perf_counter() - t0, w=w0, pairs=seeds,
+                                          message=f"start: {how}"))
+        if cfg.n_epochs > 0 and (seeds is None or cfg.seed_mode == "augment"):
+            yield from self._adversarial(x, y, w0, rng, monitor, t0)
+        w_start = self._best[1]
+        yield from refine(self, x, y, w_start, cfg.refinements, mode=cfg.refine_mode, rule=cfg.refine_rule,
+                          max_rank=cfg.refine_max_rank, csls_k=cfg.csls_k, monitor=monitor, t0=t0,
+                          extra_pairs=seeds)
+        best = self.best_alignment()
+        if best.induced.shape[0] == 0 and seeds is not None:
+            best.induced = seeds
+        return best
+
+    def _adversarial(self, x: np.ndarray, y: np.ndarray, w0: np.ndarray, rng: np.random.Generator,
+                     monitor: Monitor | None, t0: float):
+        """The adversarial stage; yields progress events and one event per epoch."""
+        cfg: MuseConfig = self.config
+        d = x.shape[1]
+        disc = Discriminator(d, cfg.dis_hidden, cfg.dis_layers, cfg.dis_input_dropout, cfg.dis_leaky, rng)
+        ns = len(x) if cfg.dis_most_frequent == 0 else min(cfg.dis_most_frequent, len(x))
+        nt = len(y) if cfg.dis_most_frequent == 0 else min(cfg.dis_most_frequent, len(y))
+        bs, smooth = cfg.batch_size, cfg.dis_smooth
+        w = np.array(w0, dtype=np.float32)
+        map_lr = cfg.map_lr
+        best_valid, decrease_lr = -np.inf, False
+        steps = cfg.steps_per_epoch
+        total_steps = steps * cfg.n_epochs
+        for epoch in range(cfg.n_epochs):
+            w_epoch = w.copy()
+            dl, da, ml = [], [], []
+            for it in range(steps):
+                for _ in range(cfg.dis_steps):
+                    si = rng.integers(0, ns, bs)
+                    ti = rng.integers(0, nt, bs)
+                    loss, acc = discriminator_step(disc, x[si] @ w.T, y[ti], smooth, cfg.dis_lr, rng)
+                    dl.append(loss)
+                    da.append(acc)
+                si = rng.integers(0, ns, bs)
+                mloss, gw = mapping_gradient(disc, x[si], w, smooth, 2 * bs)
+                ml.append(mloss)
+                w -= np.float32(map_lr) * gw
+                w = orthogonalize(w, cfg.map_beta)
+                if cfg.report_every and (it + 1) % cfg.report_every == 0 and it + 1 < steps:
+                    n = cfg.report_every
+                    m = {"dis_loss": float(np.mean(dl[-n * max(cfg.dis_steps, 1):] or [0])),
+                         "dis_acc": float(np.mean(da[-n * max(cfg.dis_steps, 1):] or [0])),
+                         "map_loss": float(np.mean(ml[-n:])), "map_lr": map_lr,
+                         "epoch": epoch + 1, "epoch_step": it + 1}
+                    yield self._record(IterationEvent("adversarial-progress", epoch * steps + it + 1, total_steps,
+                                                      m, time.perf_counter() - t0,
+                                                      message=f"epoch {epoch + 1}: {it + 1}/{steps} mapping steps"))
+            metrics = _criterion_metrics(x, y, w, cfg.csls_k, monitor)
+            crit = metrics["criterion"]
+            kept = self._offer(crit, w, None, f"adversarial epoch {epoch + 1}")
+            metrics.update({"dis_loss": float(np.mean(dl)) if dl else 0.0,
+                            "dis_acc": float(np.mean(da)) if da else 0.0,
+                            "map_loss": float(np.mean(ml)), "map_lr": map_lr,
+                            "delta_w": float(np.linalg.norm(w - w_epoch)),
+                            "orthogonality_error": orthogonality_error(w), "best": kept})
+            yield self._record(IterationEvent("adversarial", epoch + 1, cfg.n_epochs, metrics,
+                                              time.perf_counter() - t0, w=w.copy(),
+                                              message=f"epoch {epoch + 1}: criterion {crit:.4f}"
+                                                      + (" (best)" if kept else "")))
+            # learning-rate schedule of the reference (trainer.update_lr)
+            best_valid = max(best_valid, crit)
+            map_lr = max(cfg.min_lr, map_lr * cfg.lr_decay)
+            if cfg.lr_shrink < 1 and crit < best_valid:
+                if decrease_lr:
+                    map_lr *= cfg.lr_shrink
+                decrease_lr = True
+            if map_lr < cfg.min_lr:
+                break
+        return None
+
+
+__all__ = ["Muse", "MuseConfig", "PRESETS", "SEED_MODES", "Alignment"]
