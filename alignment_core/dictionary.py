@@ -21,6 +21,7 @@ from .errors import DictionaryFormatError
 
 INDUCTION_MODES = ("S2T", "T2S", "S2T&T2S", "S2T|T2S")
 DEFAULT_MAX_RANK = 15_000
+MAX_DICT_LINE = 10_000
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,9 @@ def parse_dictionary(data: bytes | str, name: str = "<dictionary>") -> Dictionar
     pairs: list[tuple[str, str]] = []
     blank = 0
     for lineno, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_DICT_LINE:
+            raise DictionaryFormatError(name, lineno, f"line is {len(line):,} characters long; "
+                                        f"expected 'source target' of at most {MAX_DICT_LINE:,}")
         stripped = line.strip()
         if not stripped:
             blank += 1

@@ -46,6 +46,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _BOM = b"\xef\xbb\xbf"
 #: largest single .npy/.npz member we accept before reading it (bytes)
 MAX_ARRAY_BYTES = 8 * 1024**3
+#: longest text line accepted (a 10,000-d row at 20 characters a value is 200 kB)
+MAX_LINE_BYTES = 4 * 1024**2
 
 
 def default_cache_dir() -> Path:
@@ -183,6 +185,9 @@ def parse_embeddings(
     report["rows_read"] = len(words) + dup
     report["duplicates_dropped"] = dup
     report["zero_vectors"] = int((~vectors.any(axis=1)).sum())
+    # kept as they are (real vocabularies hold such tokens), but counted: a tab inside a
+    # word cannot be written to a tab-separated dictionary
+    report["words_with_odd_whitespace"] = sum(1 for w in words if not w.isprintable() or "\u00a0" in w)
     report["rows"] = len(words)
     report["dim"] = int(vectors.shape[1])
     emb = Embeddings(tuple(words), vectors, report=report, name=filename)
@@ -222,6 +227,27 @@ def _looks_binary(data: bytes) -> bool:
     return b"\x00" in sample or control > 0.01 * len(sample)
 
 
+def _longest_line(data: bytes, chunk: int = 1 << 26) -> tuple[int, int]:
+    """(1-based line number, length in bytes) of the longest line, scanning in chunks so
+    memory stays bounded whatever the file holds."""
+    if len(data) <= MAX_LINE_BYTES:
+        return 1, 0
+    view = np.frombuffer(data, dtype=np.uint8)
+    best_line, best_len, line_no, start = 1, 0, 1, 0
+    for a in range(0, len(view), chunk):
+        ends = np.flatnonzero(view[a:a + chunk] == 10) + a
+        if ends.size:
+            lengths = np.diff(ends, prepend=start - 1) - 1
+            i = int(np.argmax(lengths))
+            if lengths[i] > best_len:
+                best_len, best_line = int(lengths[i]), line_no + i
+            line_no += ends.size
+            start = int(ends[-1]) + 1
+    if len(data) - start > best_len:
+        best_len, best_line = len(data) - start, line_no
+    return best_line, best_len
+
+
 def _header(first: bytes) -> tuple[int, int] | None:
     parts = first.split()
     if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
@@ -239,6 +265,12 @@ def _parse_text(data: bytes, shown: str, max_vocab: int | None):
         if n_cr:
             data = data.replace(b"\r\n", b"\n")
             extra["crlf_converted"] = True
+    if not data.strip():
+        raise EmbeddingFormatError(shown, None, "no rows: the file holds only blank lines")
+    line, length = _longest_line(data)
+    if length > MAX_LINE_BYTES:
+        raise EmbeddingFormatError(
+            shown, line, f"line is {length:,} bytes long; expected at most {MAX_LINE_BYTES:,} (is this an embedding file?)")
     nl = data.find(b"\n")
     first = data if nl < 0 else data[:nl]
     header = _header(first)
@@ -307,6 +339,9 @@ def _parse_text_slow(body: bytes, shown: str, first_line: int, d: int, max_vocab
         lineno = first_line + offset
         if max_vocab is not None and len(words) >= max_vocab:
             break
+        if len(raw) > MAX_LINE_BYTES:
+            raise EmbeddingFormatError(
+                shown, lineno, f"line is {len(raw):,} bytes long; expected at most {MAX_LINE_BYTES:,}")
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         if not raw.strip(b" "):
