@@ -147,8 +147,10 @@ def parse_embeddings(
                     f"not text as its name '{ext}' says; rename it to .bin",
                 )
             fmt = "bin"
+        elif ext == ".bin" and _has_control_bytes(data[:65536]):
+            fmt = "bin"  # raw bytes without a valid header: the binary reader says what is wrong
         else:
-            fmt = "bin" if ext == ".bin" else "text"
+            fmt = "text"  # the content is text, whatever the name says (a .bin of text is read as text)
     report["format"] = fmt
     if fmt == "text":
         words, vectors, extra = _parse_text(data, shown, max_vocab)
@@ -220,7 +222,10 @@ def _looks_binary(data: bytes) -> bool:
     head = data[:nl].split()
     if len(head) != 2 or not (head[0].isdigit() and head[1].isdigit()):
         return False
-    sample = data[nl + 1: nl + 1 + 65536]
+    return _has_control_bytes(data[nl + 1: nl + 1 + 65536])
+
+
+def _has_control_bytes(sample: bytes) -> bool:
     if not sample:
         return False
     control = sum(sample.count(bytes([c])) for c in range(32) if c not in (9, 10, 13))
@@ -419,6 +424,10 @@ def _parse_bin(data: bytes, shown: str, max_vocab: int | None):
         out[i] = np.frombuffer(data, dtype="<f4", count=d, offset=pos)
         pos += nbytes
         words.append(word)
+    if stop == n and data[pos:].strip(b"\n \r\t"):
+        raise EmbeddingFormatError(
+            shown, None, f"{len(data) - pos} bytes remain after the {n} rows the header declares "
+            "(wrong header, or not a word2vec binary file)")
     bad = ~np.isfinite(out).all(axis=1)
     if bad.any():
         i = int(np.argmax(bad))
