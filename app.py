@@ -18,19 +18,19 @@ import streamlit as st  # noqa: E402
 
 from ui import common, layouts, loaders  # noqa: E402
 
-st.set_page_config(page_title="AlignScope", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="AlignScope", page_icon=":material/explore:", layout="wide")
 
 layouts.start_warmup()          # UMAP's JIT compiles in the background, once per server
 loaders.ensure_sample()         # the sample pair on a session's first visit
 
 pages = [
-    st.Page("pages/data.py", title="Data", icon="📂", default=True),
-    st.Page("pages/align.py", title="Align", icon="🎯"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon="📊"),
+    st.Page("pages/data.py", title="Data", icon=":material/folder_open:", default=True),
+    st.Page("pages/align.py", title="Align", icon=":material/tune:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
 ]
 if layouts.diagnostics_available():
-    pages.append(st.Page("pages/diagnostics.py", title="Diagnostics", icon="🩺"))
-pages.append(st.Page("pages/explore.py", title="Explore", icon="🗺️"))
+    pages.append(st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/stethoscope:"))
+pages.append(st.Page("pages/explore.py", title="Explore", icon=":material/map:"))
 
 page = st.navigation(pages)
 common.sidebar()

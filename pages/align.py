@@ -74,7 +74,7 @@ if running:
     live_view()
 else:
     if job is not None and job.status == "error":
-        st.error(f"{job.name}: {job.error}", icon="🚫")
+        st.error(f"{job.name}: {job.error}", icon=":material/error:")
     # ------------------------------------------------------------ the run form
     st.subheader("New run")
     if missing:
@@ -118,9 +118,9 @@ else:
                               ).start()
             st.rerun()
         except AlignScopeError as e:
-            st.error(str(e), icon="🚫")
+            st.error(str(e), icon=":material/error:")
         except TypeError as e:
-            st.error(f"invalid parameter: {e}", icon="🚫")
+            st.error(f"invalid parameter: {e}", icon=":material/error:")
 
 # ---------------------------------------------------------------- runs of this session
 st.divider()

@@ -94,12 +94,12 @@ for slot, what in (("src", "source set"), ("tgt", "target set"), ("seed", "seed 
                    ("eval", "evaluation dictionary")):
     err = st.session_state.get(f"err_{slot}")
     if err:
-        st.error(f"Could not load the {what}: {err}. The previous {what} is kept.", icon="🚫")
+        st.error(f"Could not load the {what}: {err}. The previous {what} is kept.", icon=":material/error:")
         if st.button("dismiss", key=f"dismiss_{slot}"):
             st.session_state[f"err_{slot}"] = None
             st.rerun()
 
-b1, b2, _ = st.columns([1, 1, 4])
+b1, b2, _ = st.columns([1.3, 1.3, 3])
 if b1.button("Reload the sample pair", key="reload_sample"):
     try:
         loaders.load_sample()
@@ -123,7 +123,7 @@ for label, ls in (("source", sd.src), ("target", sd.tgt)):
                  "merged by lowercasing": rep.get("lowercase_merged", 0),
                  "zero vectors": rep.get("zero_vectors", 0)})
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(rows).set_index("set"))
     if sd.ready() and sd.src.emb.dim != sd.tgt.emb.dim:
         st.info(f"The dimensions differ ({sd.src.emb.dim} vs {sd.tgt.emb.dim}): the mapping will be "
                 "semi-orthogonal, and the 'no alignment' baseline does not exist.")
@@ -145,7 +145,7 @@ for label, which in (("seed", "seed"), ("evaluation", "eval")):
                     "dropped: both OOV": cov.dropped_both_oov})
     drows.append(row)
 if drows:
-    st.dataframe(pd.DataFrame(drows), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(drows).set_index("dictionary"))
     if sd.lowercase:
         st.caption("Coverage is computed with the dictionaries lowercased, as the runs will use them.")
 else:

@@ -35,7 +35,8 @@ else:
                 row[f"{rule} P@{k}"] = res.scores[rule][f"p@{k}"]
                 bars.append({"setting": label, "rule": rule, "k": k, "value": res.scores[rule][f"p@{k}"]})
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="metrics_table")
+    df = pd.DataFrame(rows).set_index("setting")
+    st.table(df.style.format({c: "{:.1f}" for c in df.columns if c != "queries"}))
     if rec.baseline is None:
         st.caption(rec.baseline_note or "No 'no alignment' baseline for this run.")
     else:

@@ -152,7 +152,7 @@ else:
             if fut.done():
                 st.rerun(scope="app")
             st.info("UMAP is computing in the background (k-NN with faiss, then the layout); "
-                    "the PCA view is shown meanwhile.", icon="⏳")
+                    "the PCA view is shown meanwhile.", icon=":material/hourglass_top:")
 
         wait_for_umap()
         draw(pca[1], f"PCA (UMAP on its way) · {what}")

@@ -193,3 +193,55 @@ class AlignJob:
             self.status = "error"
         finally:
             self.finished = time.perf_counter()
+
+
+class Task:
+    """A generic background computation (e.g. diagnostics): ``fn(progress)`` runs in a
+    thread that never calls Streamlit; ``progress(msg)`` appends to a locked list."""
+
+    def __init__(self, name: str, fn):
+        self.name = name
+        self._fn = fn
+        self._lock = threading.Lock()
+        self._messages: list[str] = []
+        self.status = "pending"
+        self.result = None
+        self.error: str | None = None
+        self.started = self.finished = 0.0
+        self.thread = threading.Thread(target=self._run, name=f"alignscope-task-{name}", daemon=True)
+
+    def start(self) -> "Task":
+        self.started = time.perf_counter()
+        self.status = "running"
+        self.thread.start()
+        return self
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("done", "error")
+
+    def messages(self) -> list[str]:
+        with self._lock:
+            return list(self._messages)
+
+    def _progress(self, msg: str) -> None:
+        with self._lock:
+            self._messages.append(msg)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            self.result = self._fn(self._progress)
+            self.status = "done"
+        except AlignScopeError as e:
+            self.error, self.status = str(e), "error"
+        except MemoryError:
+            self.error, self.status = "out of memory: lower the number of words analysed", "error"
+        except Exception as e:  # never a traceback in the browser; the server log keeps it
+            traceback.print_exc(file=sys.stderr)
+            self.error, self.status = f"failed ({e.__class__.__name__}: {e})", "error"
+        finally:
+            self.finished = time.perf_counter()
