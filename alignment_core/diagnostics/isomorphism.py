@@ -329,7 +329,16 @@ def isomorphism(src: Embeddings, tgt: Embeddings, pairs: np.ndarray | None = Non
                 k: int = GRAPH_K, m: int = EIGEN_M, relational_pairs: int = RELATIONAL_PAIRS) -> dict:
     """Every measure above. Unpaired ones on the n most frequent words per side after
     renorm,center,renorm; paired ones on ``pairs`` ((source row, target row), e.g.
-    ``Dictionary.index_pairs``) over the whole given spaces, None without pairs."""
+    ``Dictionary.index_pairs``) over the whole given spaces, None without pairs.
+
+    Dense linear algebra runs with one BLAS thread: the matrices are small (≤ 600 × 600
+    eigenproblems, n × 300 SVDs), and on a busy 2-core machine OpenBLAS threads
+    contending made them 10-20x slower."""
+    with _one_blas_thread():
+        return _isomorphism(src, tgt, pairs, n, k, m, relational_pairs)
+
+
+def _isomorphism(src, tgt, pairs, n, k, m, relational_pairs) -> dict:
     x = prepare(src, n)
     y = prepare(tgt, n)
     sx, sy = singular_values(x), singular_values(y)
