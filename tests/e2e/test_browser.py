@@ -1,0 +1,139 @@
+"""End to end in a real Chromium (Debian's, driven by Playwright; never `playwright
+install`), against `streamlit run app.py` on a free local port: load the app, run
+supervised Procrustes on the sample, read P@1 from the page, open Explore and check
+the map rendered (screenshot in the test's tmp folder), upload a malformed file and
+read the error."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+EXPECTED_CSLS = 62.0
+BAND = 1.5
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = dict(os.environ, ALIGNSCOPE_CACHE=str(tmp_path_factory.mktemp("cache")))
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 90:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.terminate()
+        pytest.fail("streamlit did not start in 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium; never `playwright install`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1100})
+        pg.set_default_timeout(60_000)
+        pg.goto(server + "/")
+        yield pg
+        browser.close()
+
+
+def _no_traceback(pg) -> None:
+    body = pg.inner_text("body")
+    assert "Traceback" not in body and "StreamlitAPIException" not in body
+
+
+def test_sample_loaded_and_supervised_run(page):
+    page.get_by_text("Validation report").wait_for()
+    side = page.locator('[data-testid="stSidebar"]')
+    side.get_by_text("fi.10k.vec.gz").wait_for()
+    page.get_by_role("link", name="Align").click()
+    page.get_by_role("button", name="Start").click()
+    metric = side.locator('[data-testid="stMetric"]').filter(has_text="P@1 csls")
+    metric.wait_for(timeout=300_000)
+    value = float(metric.locator('[data-testid="stMetricValue"]').inner_text())
+    assert abs(value - EXPECTED_CSLS) <= BAND
+    page.get_by_text("Runs in this session").wait_for()
+    _no_traceback(page)
+
+
+def test_explore_map_renders(page, tmp_path):
+    page.get_by_role("link", name="Explore").click()
+    plot = page.locator(".js-plotly-plot").first
+    plot.wait_for(timeout=120_000)
+    # the PCA view appears at once; UMAP replaces it when ready
+    title = page.locator(".js-plotly-plot .gtitle").first
+    t0 = time.perf_counter()
+    while "UMAP ·" not in (title.text_content() or "") and time.perf_counter() - t0 < 240:
+        time.sleep(1)
+    text = title.text_content() or ""
+    assert re.search(r"(UMAP|PCA).*5,000 source \+ 5,000 target words, after alignment", text), text
+    legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
+    assert "source (aligned)" in legend and "target" in legend
+    box = plot.bounding_box()
+    assert box and box["width"] > 500 and box["height"] > 400
+    shot = tmp_path / "explore.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    _no_traceback(page)
+
+
+def test_malformed_upload_shows_the_error(page, tmp_path):
+    page.get_by_role("link", name="Data").click()
+    page.get_by_text("Validation report").wait_for()
+    bad = tmp_path / "broken.vec"
+    bad.write_bytes(b"3 4\nkissa 0.1 0.2 0.3 0.4\nkoira 0.1 zero 0.3 0.4\nmaa 1 2 3 4\n")
+    page.locator('[data-testid="stFileUploader"]').first.locator('input[type="file"]').set_input_files(str(bad))
+    err = page.locator('[data-testid="stAlertContentError"]').first
+    err.wait_for(timeout=60_000)
+    text = err.inner_text()
+    assert "broken.vec, line 3" in text and "'zero' is not a number" in text, text
+    assert "previous source set is kept" in text
+    # the sample is still the loaded source
+    assert "fi.10k.vec.gz" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.screenshot(path=str(tmp_path / "malformed.png"), full_page=True)
+    _no_traceback(page)
