@@ -127,7 +127,9 @@ def _add_reasons(rows: list[dict]) -> None:
     - ``gold far``: the best gold ranks beyond 1,000: the neighbourhoods disagree
       here, or the dictionary entry is wrong / a rare sense;
     - ``neighbourhoods differ``: neighbourhood agreement is 0 with at least 3
-      translated neighbours.
+      translated neighbours;
+    - ``related word``: none of the above: the gold ranks 11-1,000 behind a frequent,
+      non-hub prediction, typically a semantically related word (dîner → petit-déjeuner).
     """
     if not rows:
         return
@@ -146,6 +148,8 @@ def _add_reasons(rows: list[dict]) -> None:
                 reasons.append("gold far")
             if r["neighbourhood_agreement"] == 0 and r["translated_neighbours"] >= 3:
                 reasons.append("neighbourhoods differ")
+            if not reasons:
+                reasons.append("related word")
         r["correct_csls"] = r["rank_csls"] == 1
         r["reasons"] = reasons
 

@@ -159,7 +159,8 @@ def _failure_text(report: dict) -> str | None:
         named = {"hub": "the prediction is a hub", "rare": "the source word is rare (rarest third)",
                  "near miss": "a gold is in the top 10 (near miss)",
                  "gold far": "the gold is far (rank > 1,000: neighbourhoods differ or a doubtful dictionary entry)",
-                 "neighbourhoods differ": "translated neighbourhoods share nothing"}
+                 "neighbourhoods differ": "translated neighbourhoods share nothing",
+                 "related word": "a related word wins (gold in the top 1,000)"}
         reasons = sorted(summ.get("reasons", {}).items(), key=lambda kv: -kv[1]["n"])
         top = [f"{named.get(k, k)} ({100 * v['share_of_failures']:.0f}%)" for k, v in reasons
                if v["share_of_failures"] >= REASON_SHARE]
