@@ -40,6 +40,10 @@ THRESHOLDS: dict[str, dict] = {
 CONTEXT_THRESHOLDS: dict[str, dict] = {
     "supervised_p_at_1_csls": {"favourable": 60.0, "unfavourable": 40.0, "higher_is_better": True},
 }
+#: the thresholds of these measures hold for this many words per side only (graph spectra
+#: and MST lengths change with n); at other sizes they are reported but not judged
+CALIBRATED_N = 5000
+SIZE_DEPENDENT = ("eigenvector_similarity", "gromov_hausdorff")
 #: hubness skewness (nn) above this = "strong hubness": CSLS/isf strongly recommended
 STRONG_HUBNESS_SKEW = 2.0
 #: at least this many identical strings in the 20k most frequent words make them a usable seed
@@ -79,6 +83,13 @@ def verdict(report: dict) -> dict:
         name: iso.get(name) for name in
         ("relational_similarity", "eigenvector_similarity", "gromov_hausdorff", "singular_value_gap", "econd_hm")
     }
+    n_words = iso.get("n_words") or {}
+    not_judged = {}
+    if min(n_words.get("source", CALIBRATED_N), n_words.get("target", CALIBRATED_N)) != CALIBRATED_N:
+        for name in SIZE_DEPENDENT:
+            if values.get(name) is not None:
+                not_judged[name] = f"thresholds hold for n = {CALIBRATED_N} words per side; n = {n_words}"
+                values[name] = None
     judgements = {k: {"value": v, "judgement": judge(k, v), **THRESHOLDS[k]}
                   for k, v in values.items() if judge(k, v) is not None}
     context = {}
@@ -135,6 +146,7 @@ def verdict(report: dict) -> dict:
         "summary": summary,
         "measures": judgements,
         "context": context,
+        "not_judged": not_judged,
         "favourable": fav,
         "unfavourable": unfav,
         "failures": why,
