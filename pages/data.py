@@ -63,6 +63,7 @@ def _embedding_upload(side: str, label: str) -> None:
     try:
         with st.spinner(f"reading {f.name}"):
             loaders.load_set(side, f.getvalue(), f.name, "upload", vocab=vocab)
+        st.session_state[f"err_{side}"] = None
         st.success(f"{f.name} loaded")
     except AlignScopeError as e:
         st.session_state[f"err_{side}"] = str(e)
@@ -77,6 +78,7 @@ def _dict_upload(which: str, label: str) -> None:
     st.session_state[f"done_{which}"] = f.file_id
     try:
         loaders.load_dict(which, f.getvalue(), f.name, "upload")
+        st.session_state[f"err_{which}"] = None
         st.success(f"{f.name} loaded")
     except AlignScopeError as e:
         st.session_state[f"err_{which}"] = str(e)

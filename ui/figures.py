@@ -63,11 +63,20 @@ def animation(frames: Sequence[np.ndarray], labels: Sequence[str], targets: np.n
                           marker=dict(color=SRC_COLOR, size=6, opacity=0.8), text=src_txt,
                           hovertemplate="%{text}<extra></extra>")
 
+    def links(f: np.ndarray) -> go.Scatter:
+        """A faint segment from each mapped source word to its translation."""
+        xs = np.full(3 * len(f), np.nan)
+        ys = np.full(3 * len(f), np.nan)
+        xs[0::3], xs[1::3] = f[:, 0], targets[:, 0]
+        ys[0::3], ys[1::3] = f[:, 1], targets[:, 1]
+        return go.Scatter(x=xs, y=ys, mode="lines", name="to its translation", hoverinfo="skip",
+                          line=dict(color="rgba(90,90,90,0.25)", width=1))
+
     tgt_trace = go.Scatter(x=targets[:, 0], y=targets[:, 1], mode="markers", name="translation",
                            marker=dict(color=TGT_COLOR, size=6, symbol="x", opacity=0.7), text=tgt_txt,
                            hovertemplate="%{text}<extra></extra>")
-    fig = go.Figure(data=[tgt_trace, src_trace(frames[-1])])
-    fig.frames = [go.Frame(data=[tgt_trace, src_trace(f)], name=str(i), traces=[0, 1])
+    fig = go.Figure(data=[links(frames[-1]), tgt_trace, src_trace(frames[-1])])
+    fig.frames = [go.Frame(data=[links(f), tgt_trace, src_trace(f)], name=str(i), traces=[0, 1, 2])
                   for i, f in enumerate(frames)]
     steps = [dict(method="animate", label=lab, args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
                                                                        transition=dict(duration=0))])

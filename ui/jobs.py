@@ -153,7 +153,7 @@ class AlignJob:
             self._snaps.append(snap)
             if frame is not None:
                 self._frames.append(frame)
-                self._frame_labels.append(f"{ev.stage} {ev.step}")
+                self._frame_labels.append("final" if ev.message == "final check" else f"{ev.stage} {ev.step}")
 
     def _run(self) -> None:
         try:

@@ -16,14 +16,17 @@ from alignment_core.retrieval import RULES
 
 MAIN = {
     "procrustes": ("refinements",),
-    "muse": ("preset", "refinements", "epochs", "n_epochs"),
-    "mini-vec2vec": ("n_clusters", "refinements", "iterations"),
+    "muse": ("preset", "n_epochs", "refinements"),
+    "mini-vec2vec": ("clusters", "anchor_runs", "csls_refinements"),
 }
 CHOICES = {
     "induction": list(INDUCTION_MODES),
+    "refine_mode": list(INDUCTION_MODES),
     "rule": list(RULES),
+    "refine_rule": list(RULES),
     "solver": ["orthogonal", "lstsq"],
     "preset": ["fast", "paper"],
+    "seed_mode": ["replace", "augment"],
 }
 HIDDEN = {"seed"}  # the run's seed is set once for every method
 DESCRIPTIONS = {
@@ -39,8 +42,13 @@ DESCRIPTIONS = {
 }
 
 
-def _widget(name: str, default, key: str, help_text: str | None = None):
+def _widget(name: str, default, key: str, help_text: str | None = None, kind: str = ""):
     label = name.replace("_", " ")
+    if default is None and ("int" in kind or "float" in kind):
+        # None = "from the preset": an empty number field
+        v = st.number_input(label, value=None, step=1 if "int" in kind else None, key=key,
+                            placeholder="preset", help=help_text)
+        return None if v is None else (int(v) if "int" in kind else float(v))
     if name in CHOICES and isinstance(default, str):
         opts = CHOICES[name] if default in CHOICES[name] else [default, *CHOICES[name]]
         return st.selectbox(label, opts, index=opts.index(default), key=key, help=help_text)
@@ -59,6 +67,7 @@ def _widget(name: str, default, key: str, help_text: str | None = None):
 def method_form(method: str, cfg_cls: type, key: str) -> dict:
     """Widgets for ``cfg_cls``'s fields; returns only the values that differ from defaults."""
     fields = [f for f in dataclasses.fields(cfg_cls) if f.name not in HIDDEN]
+    kinds = {f.name: str(f.type) for f in fields}
     defaults = {}
     for f in fields:
         if f.default is not dataclasses.MISSING:
@@ -72,12 +81,12 @@ def method_form(method: str, cfg_cls: type, key: str) -> dict:
         cols = st.columns(len(main))
         for col, n in zip(cols, main):
             with col:
-                values[n] = _widget(n, defaults[n], f"{key}_{method}_{n}")
+                values[n] = _widget(n, defaults[n], f"{key}_{method}_{n}", kind=kinds[n])
     if rest:
         with st.expander(f"more {method} parameters"):
             cols = st.columns(3)
             for i, n in enumerate(rest):
                 with cols[i % 3]:
-                    values[n] = _widget(n, defaults[n], f"{key}_{method}_{n}")
+                    values[n] = _widget(n, defaults[n], f"{key}_{method}_{n}", kind=kinds[n])
     return {k: v for k, v in values.items() if v != defaults.get(k)}
 
