@@ -6,7 +6,9 @@ measured on the reference pairs are tabulated), then:
 
 - unsupervised alignment is **unlikely** to succeed when at least two measures
   are unfavourable and unfavourable ones are at least as many as favourable ones;
-- **likely** when at least two are favourable and none is unfavourable;
+- **likely** when at least two are favourable, at most one is unfavourable and
+  favourable ones outnumber unfavourable ones (one dissenting measure is tolerated:
+  the Gromov-Hausdorff proxy reacts to isotropic noise long before alignment suffers);
 - **uncertain** otherwise.
 
 The thresholds are for the defaults: n = 5,000 most frequent words per side,
@@ -102,7 +104,7 @@ def verdict(report: dict) -> dict:
     unfav = [k for k, j in judgements.items() if j["judgement"] == "unfavourable"]
     if len(unfav) >= 2 and len(unfav) >= len(fav):
         outcome = "unlikely"
-    elif len(fav) >= 2 and not unfav:
+    elif len(fav) >= 2 and len(unfav) <= 1 and len(fav) > len(unfav):
         outcome = "likely"
     else:
         outcome = "uncertain"
@@ -152,7 +154,8 @@ def verdict(report: dict) -> dict:
         "failures": why,
         "suggestions": suggestions,
         "rules": {"unlikely": "≥ 2 unfavourable and unfavourable ≥ favourable",
-                  "likely": "≥ 2 favourable and none unfavourable", "uncertain": "otherwise"},
+                  "likely": "≥ 2 favourable, ≤ 1 unfavourable, favourable > unfavourable",
+                  "uncertain": "otherwise"},
     }
     lines = [summary]
     if why:

@@ -135,6 +135,8 @@ def test_verdict_outcomes_and_advice():
     enfr = vd.verdict(_report(0.33, 364.0, 0.158, 22.1, identical=50))
     assert enfr["unsupervised"] == "unlikely"
     assert not any("1500 identical" in s or "50 identical" in s for s in enfr["suggestions"])
+    noisy = vd.verdict(_report(0.986, 75.0, 0.22, 6.2))  # French vs its rotation + noise 0.3
+    assert noisy["unsupervised"] == "likely" and noisy["unfavourable"] == ["gromov_hausdorff"]
     mixed = vd.verdict(_report(0.9, 700.0, None, None))
     assert mixed["unsupervised"] == "uncertain"
     nothing = vd.verdict({"isomorphism": {}})
