@@ -1,0 +1,336 @@
+"""mini-vec2vec: unsupervised linear alignment from matched k-means anchors.
+
+After Dar (2025), "mini-vec2vec: Scaling Universal Geometry Alignment with Linear
+Transformations" (arXiv:2510.02348), following the author's reference notebook.
+Notation: X (n_x × d_s) source, Y (n_y × d_t) target, W (d_t × d_s), mapped = X Wᵀ.
+
+1. Preprocess: each side centered with its own mean, rows unit-normalized.
+2. Anchors, ``anchor_runs`` (s = 30) times: k-means with ``clusters`` (c = 20) centroids
+   on a random sample of ``sample_size`` (n = 10,000) rows of each side (faiss);
+   double-centered Gram matrices G = H C Cᵀ H, H = I − 11ᵀ/c; the centroids are matched
+   by the quadratic assignment problem  max_P tr(G_s P G_t Pᵀ)  (scipy
+   ``quadratic_assignment``, method ``2opt``, best of ``qap_restarts`` = 30 random
+   starts); the matched centroids are appended to each side's anchor list (s·c anchors).
+3. Relative representations: r(x) = [cos(x, a_1), …, cos(x, a_sc)] on each side (then,
+   per side, centered and unit-normalized). Each source row's pseudo-target is the mean
+   of its ``relative_k`` (k = 50) nearest target rows in relative space (faiss, blocked);
+   W₀ = Procrustes(X, pseudo-targets).
+4. Refine-1, ``refine1_iterations`` (T = 100) times: sample ``refine1_sample`` (n_s = 1,000)
+   source rows, pseudo-target = mean of the ``refine1_k`` (k' = 50) nearest targets of
+   x Wᵀ, W ← (1 − α) W + α Procrustes(X_s, pseudo), α = ``alpha`` (0.5).
+5. Refine-2, once: k-means with ``refine2_clusters`` (c' = 500) on the source; k-means on
+   the target initialized from the mapped source centroids C_s Wᵀ;
+   W ← (1 − α) W + α Procrustes(C_s, C_t).
+
+A convex combination of two orthogonal matrices is not orthogonal; with
+``orthogonalize`` (default) every average is projected back to the nearest orthogonal
+matrix, W ← polar(W) = U Vᵀ (``mapping.nearest_orthogonal``).
+
+Additions of AlignScope's own, each measured in ``bench/bench_mini_vec2vec.py``:
+
+- ``restarts``: the pipeline (steps 2–5) is run with ``restarts`` independent random
+  streams; the final W is the best by MUSE's unsupervised criterion
+  (``base.unsupervised_criterion``: mean cosine of CSLS-translated frequent words),
+  never by an evaluation dictionary.
+- ``csls_refinements``: MUSE-style refinement rounds at the end (CSLS dictionary
+  induction, S2T&T2S, max rank 15,000, Procrustes; ``base.refine``), from the best W.
+- ``max_rows``: fit on the ``max_rows`` most frequent rows of each side only (the rows
+  of the files are in frequency order); the rare tail of a 50k vocabulary is noisy and
+  makes the two k-means clusterings less comparable. W applies to every row.
+- Seed pairs (semi-supervised), ``seed_mode``:
+  ``"augment"``: each seed pair (x_i, y_j) is added as an exact anchor to both anchor
+  lists of step 3, and the seed pairs join every Procrustes problem (refine-1's
+  pseudo-pairs and the CSLS refinement dictionaries);
+  ``"replace"``: steps 2–3 are skipped, W₀ = Procrustes(seed pairs), then steps 4–5
+  and the refinements, with the seed pairs joining every Procrustes problem.
+
+The criterion costs one CSLS pass over the whole vocabularies (seconds at 50k rows),
+so it is computed after the initialization, every ``criterion_every`` refine-1
+iterations (0 = only at the end of refine-1), after refine-2 and at every CSLS
+refinement round; the other refine-1 events carry only cheap numbers (change of W,
+mean cosine of the sampled rows to their k' neighbours).
+
+Different dimensions (d_s ≠ d_t) are handled: the anchors and relative representations
+are dimension-free, and Procrustes gives a semi-orthogonal W (see ``mapping``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..dictionary import DEFAULT_MAX_RANK
+from ..errors import ConfigError
+from ..mapping import apply_mapping, nearest_orthogonal, procrustes
+from ..retrieval import Retriever, knn, normalize_rows
+from .base import Alignment, IterationEvent, Method, Monitor, refine, unsupervised_criterion
+
+SEED_MODES = ("augment", "replace")
+
+
+@dataclass(frozen=True)
+class MiniVec2VecConfig:
+    """Hyper-parameters; the defaults of steps 1–5 are the reference notebook's."""
+
+    anchor_runs: int = 30            # s
+    clusters: int = 20               # c
+    sample_size: int = 10_000        # n
+    qap_restarts: int = 30
+    relative_k: int = 50             # k
+    refine1_iterations: int = 100    # T
+    refine1_sample: int = 1_000      # n_s
+    refine1_k: int = 50              # k'
+    alpha: float = 0.5
+    refine2_clusters: int = 500      # c'
+    orthogonalize: bool = True
+    kmeans_iterations: int = 25
+    restarts: int = 1
+    csls_refinements: int = 0
+    csls_max_rank: int = DEFAULT_MAX_RANK
+    max_rows: int | None = None
+    seed_mode: str = "augment"
+    criterion_every: int = 50
+    seed: int = 0
+
+    def __post_init__(self):
+        positive = ("anchor_runs", "clusters", "sample_size", "qap_restarts", "relative_k", "refine1_sample",
+                    "refine1_k", "refine2_clusters", "kmeans_iterations", "restarts", "csls_max_rank")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"mini-vec2vec: {name} must be ≥ 1, got {getattr(self, name)}")
+        for name in ("refine1_iterations", "csls_refinements", "criterion_every"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"mini-vec2vec: {name} must be ≥ 0, got {getattr(self, name)}")
+        if self.clusters < 2:
+            raise ConfigError(f"mini-vec2vec: clusters must be ≥ 2 to match centroids, got {self.clusters}")
+        if not 0.0 < self.alpha <= 1.0:
+            raise ConfigError(f"mini-vec2vec: alpha must be in (0, 1], got {self.alpha}")
+        if self.max_rows is not None and self.max_rows < 2 * self.clusters:
+            raise ConfigError(f"mini-vec2vec: max_rows must be ≥ 2·clusters = {2 * self.clusters}, "
+                              f"got {self.max_rows}")
+        if self.seed_mode not in SEED_MODES:
+            raise ConfigError(f"mini-vec2vec: seed_mode must be one of {SEED_MODES}, got {self.seed_mode!r}")
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def preprocess(x: np.ndarray) -> np.ndarray:
+    """Step 1: x ← (x − mean(X)) / ‖x − mean(X)‖ (float32)."""
+    x = np.asarray(x, dtype=np.float32)
+    return normalize_rows(x - x.mean(axis=0, dtype=np.float64).astype(np.float32))
+
+
+def kmeans(x: np.ndarray, k: int, seed: int, niter: int = 25,
+           init: np.ndarray | None = None) -> np.ndarray:
+    """faiss k-means (Lloyd) on all rows of ``x``; ``init`` gives the starting centroids."""
+    import faiss
+
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    km = faiss.Kmeans(x.shape[1], int(k), niter=int(niter), seed=int(seed) % (2**31 - 1), verbose=False,
+                      max_points_per_centroid=max(256, -(-x.shape[0] // int(k))), min_points_per_centroid=1)
+    if init is not None:
+        km.train(x, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+    else:
+        km.train(x)
+    return np.array(km.centroids, dtype=np.float32)
+
+
+def double_centered_gram(c: np.ndarray) -> np.ndarray:
+    """H C Cᵀ H with H = I − 11ᵀ/c: the Gram matrix of the centroids around their mean."""
+    c = np.asarray(c, dtype=np.float64)
+    c = c - c.mean(axis=0)
+    return c @ c.T
+
+
+def match_centroids(cs: np.ndarray, ct: np.ndarray, restarts: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Permutation ``perm`` (source centroid i ↔ target centroid perm[i]) maximizing
+    Σ_ij G_s[i, j] G_t[perm[i], perm[j]] by 2-opt from ``restarts`` random starts (best kept).
+    Returns (perm, Pearson correlation of the matched off-diagonal Gram entries)."""
+    from scipy.optimize import quadratic_assignment
+
+    gs, gt = double_centered_gram(cs), double_centered_gram(ct)
+    best_perm, best_fun = None, -np.inf
+    for _ in range(restarts):
+        res = quadratic_assignment(gs, gt, method="2opt",
+                                   options={"maximize": True, "rng": np.random.default_rng(int(rng.integers(2**31 - 1)))})
+        if res.fun > best_fun:
+            best_fun, best_perm = res.fun, np.asarray(res.col_ind, dtype=np.int64)
+    off = ~np.eye(len(gs), dtype=bool)
+    a, b = gs[off], gt[np.ix_(best_perm, best_perm)][off]
+    corr = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+    return best_perm, corr
+
+
+def relative(x: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """Relative representation: cosines to the anchors, then centered and unit-normalized."""
+    r = normalize_rows(x) @ normalize_rows(anchors).T
+    return normalize_rows(r - r.mean(axis=0, dtype=np.float64).astype(np.float32))
+
+
+def neighbour_mean(ids: np.ndarray, y: np.ndarray, block: int = 4096) -> np.ndarray:
+    """Row i: mean of y[ids[i]] (blocked: never materializes n × k × d at once)."""
+    out = np.empty((ids.shape[0], y.shape[1]), dtype=np.float32)
+    for a in range(0, ids.shape[0], block):
+        out[a:a + block] = y[ids[a:a + block]].mean(axis=1)
+    return out
+
+
+def _with_seeds(xa: np.ndarray, ya: np.ndarray, x: np.ndarray, y: np.ndarray,
+                seeds: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    if seeds is None or len(seeds) == 0:
+        return xa, ya
+    return np.concatenate([xa, x[seeds[:, 0]]]), np.concatenate([ya, y[seeds[:, 1]]])
+
+
+def _restricted(monitor: Monitor, rows_x: int, rows_y: int) -> Monitor | None:
+    """The monitor's queries that fall within the fitted head rows (display only)."""
+    keep = [(r, {t for t in g if t < rows_y}) for r, g in zip(monitor.rows.tolist(), monitor.gold) if r < rows_x]
+    keep = [(r, g) for r, g in keep if g]
+    if not keep:
+        return None
+    return Monitor(np.asarray([r for r, _ in keep], np.int64), [g for _, g in keep])
+
+
+# --------------------------------------------------------------------------- the method
+
+
+class MiniVec2Vec(Method):
+    """mini-vec2vec (Dar 2025) with restarts, optional seeds and CSLS refinement."""
+
+    name = "mini-vec2vec"
+
+    def __init__(self, config: MiniVec2VecConfig | None = None, **kw):
+        super().__init__(config or MiniVec2VecConfig(**kw))
+
+    # -- helpers
+    def _blend(self, w: np.ndarray, w_new: np.ndarray) -> np.ndarray:
+        a = self.config.alpha
+        w = ((1.0 - a) * np.asarray(w, np.float64) + a * np.asarray(w_new, np.float64))
+        return nearest_orthogonal(w) if self.config.orthogonalize else w.astype(np.float32)
+
+    def _score(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, monitor: Monitor | None,
+               label: str) -> dict[str, Any]:
+        """Criterion (and P@1 for display) of w; offers w to the best-so-far."""
+        retr = Retriever(apply_mapping(x, w), y)
+        crit, n_crit = unsupervised_criterion(retr)
+        out: dict[str, Any] = {"criterion": crit, "criterion_pairs": n_crit}
+        if monitor is not None:
+            out["p@1_nn"] = monitor.p_at_1(retr, "nn")
+            out["p@1_csls"] = monitor.p_at_1(retr, "csls")
+        self._offer(crit, w, None, label)
+        return out
+
+    def _fit(self, src, tgt, seed_pairs, monitor):
+        cfg: MiniVec2VecConfig = self.config
+        t0 = time.perf_counter()
+        n_x, n_y = len(src), len(tgt)
+        if n_x < cfg.clusters or n_y < cfg.clusters:
+            raise ConfigError(f"mini-vec2vec needs at least clusters = {cfg.clusters} rows per side; "
+                              f"got {n_x} source and {n_y} target rows")
+        rows_x = n_x if cfg.max_rows is None else min(cfg.max_rows, n_x)
+        rows_y = n_y if cfg.max_rows is None else min(cfg.max_rows, n_y)
+        x = preprocess(src.vectors[:rows_x])
+        y = preprocess(tgt.vectors[:rows_y])
+        seeds = None
+        if seed_pairs is not None and len(seed_pairs):
+            seeds = np.asarray(seed_pairs, dtype=np.int64).reshape(-1, 2)
+            if seeds.min() < 0 or seeds[:, 0].max() >= n_x or seeds[:, 1].max() >= n_y:
+                raise ConfigError(f"mini-vec2vec: seed pairs index rows outside the spaces ({n_x} source, "
+                                  f"{n_y} target rows)")
+            seeds = seeds[(seeds[:, 0] < rows_x) & (seeds[:, 1] < rows_y)]
+            if len(seeds) == 0:
+                raise ConfigError(f"mini-vec2vec: no seed pair falls within max_rows = {cfg.max_rows}")
+
+        if monitor is not None and (rows_x < n_x or rows_y < n_y):
+            monitor = _restricted(monitor, rows_x, rows_y)
+        for r in range(cfg.restarts):
+            rng = np.random.default_rng([cfg.seed, r])
+            w = yield from self._pipeline(x, y, seeds, monitor, rng, r, t0)
+        best_w = self._best[1]
+        best_label = self._best[3]
+
+        if cfg.csls_refinements > 0:
+            yield from refine(self, x, y, best_w, cfg.csls_refinements, max_rank=cfg.csls_max_rank,
+                              monitor=monitor, stage="csls-refinement", t0=t0, extra_pairs=seeds)
+        crit, w_best, pairs, label = self._best
+        if pairs.shape[0] == 0 and seeds is not None:
+            pairs = seeds
+        del w, best_w, best_label
+        return Alignment(w_best, list(self._src_steps), list(self._tgt_steps), pairs, list(self._history),
+                         crit, False, label)
+
+    def _pipeline(self, x, y, seeds, monitor, rng, restart, t0):
+        """Steps 2–5 for one restart; yields events, returns the final W."""
+        cfg: MiniVec2VecConfig = self.config
+        tag = f"restart {restart + 1}/{cfg.restarts}"
+        base_metrics = {"restart": restart + 1}
+
+        # -- steps 2–3: anchors and the relative-space initialization (or seeds instead)
+        if seeds is not None and cfg.seed_mode == "replace":
+            w = procrustes(x[seeds[:, 0]], y[seeds[:, 1]])
+            msg = f"{tag}: W₀ = Procrustes on {len(seeds)} seed pairs"
+            init_pairs = len(seeds)
+        else:
+            anchors_x, anchors_y = [], []
+            for s in range(cfg.anchor_runs):
+                sx = rng.choice(x.shape[0], size=min(cfg.sample_size, x.shape[0]), replace=False)
+                sy = rng.choice(y.shape[0], size=min(cfg.sample_size, y.shape[0]), replace=False)
+                cx = kmeans(x[np.sort(sx)], cfg.clusters, int(rng.integers(2**31 - 1)), cfg.kmeans_iterations)
+                cy = kmeans(y[np.sort(sy)], cfg.clusters, int(rng.integers(2**31 - 1)), cfg.kmeans_iterations)
+                perm, corr = match_centroids(cx, cy, cfg.qap_restarts, rng)
+                anchors_x.append(cx)
+                anchors_y.append(cy[perm])
+                yield self._record(IterationEvent(
+                    "anchors", s + 1, cfg.anchor_runs,
+                    {**base_metrics, "gram_correlation": corr, "anchors": (s + 1) * cfg.clusters},
+                    time.perf_counter() - t0, message=f"{tag}: matched {cfg.clusters} centroid pairs by QAP"))
+            ax, ay = _with_seeds(np.concatenate(anchors_x), np.concatenate(anchors_y), x, y, seeds)
+            rx, ry = relative(x, ax), relative(y, ay)
+            _, ids = knn(rx, ry, cfg.relative_k)
+            del rx, ry
+            pseudo = neighbour_mean(ids, y)
+            px, py = _with_seeds(x, pseudo, x, y, seeds)
+            w = procrustes(px, py)
+            del pseudo, ids
+            msg = f"{tag}: Procrustes on {x.shape[0]} relative-space pseudo-pairs ({len(ax)} anchors)"
+            init_pairs = x.shape[0] + (0 if seeds is None else len(seeds))
+        metrics = {**base_metrics, "dict_size": init_pairs,
+                   **self._score(x, y, w, monitor, f"{tag}: init")}
+        yield self._record(IterationEvent("init", 1, 1, metrics, time.perf_counter() - t0, w=w, message=msg))
+
+        # -- step 4: refine-1
+        T = cfg.refine1_iterations
+        for it in range(T):
+            rows = rng.choice(x.shape[0], size=min(cfg.refine1_sample, x.shape[0]), replace=False)
+            sims, ids = knn(apply_mapping(x[rows], w), y, cfg.refine1_k)
+            px, py = _with_seeds(x[rows], neighbour_mean(ids, y), x, y, seeds)
+            w_new = self._blend(w, procrustes(px, py))
+            metrics = {**base_metrics, "dict_size": int(len(px)), "delta_w": float(np.linalg.norm(w_new - w)),
+                       "knn_cos": float(sims.mean())}
+            w = w_new
+            last = it == T - 1
+            if last or (cfg.criterion_every and (it + 1) % cfg.criterion_every == 0):
+                metrics.update(self._score(x, y, w, monitor, f"{tag}: refine-1 {it + 1}"))
+            elif monitor is not None:
+                metrics["p@1_nn"] = monitor.p_at_1(Retriever(apply_mapping(x, w), y), "nn")
+            yield self._record(IterationEvent("refine-1", it + 1, T, metrics, time.perf_counter() - t0, w=w,
+                                              message=f"{tag}: Procrustes on the mean of {cfg.refine1_k} "
+                                                      f"nearest targets of {len(rows)} sampled rows"))
+
+        # -- step 5: refine-2
+        c2 = min(cfg.refine2_clusters, x.shape[0], y.shape[0])
+        cx = kmeans(x, c2, int(rng.integers(2**31 - 1)), cfg.kmeans_iterations)
+        cy = kmeans(y, c2, int(rng.integers(2**31 - 1)), cfg.kmeans_iterations, init=apply_mapping(cx, w))
+        px, py = _with_seeds(cx, cy, x, y, seeds)
+        w_new = self._blend(w, procrustes(px, py))
+        metrics = {**base_metrics, "dict_size": int(len(px)), "delta_w": float(np.linalg.norm(w_new - w))}
+        w = w_new
+        metrics.update(self._score(x, y, w, monitor, f"{tag}: refine-2"))
+        yield self._record(IterationEvent("refine-2", 1, 1, metrics, time.perf_counter() - t0, w=w,
+                                          message=f"{tag}: Procrustes on {c2} source centroids and the target "
+                                                  f"centroids grown from them"))
+        return w
