@@ -3,7 +3,7 @@
     alignscope diagnose --src FILE --tgt FILE [--dict FILE] [--run DIR]
                         [--eval-dict FILE] [--top N] --out DIR
                         [--normalize SPEC] [--max-vocab N] [--lowercase/--no-lowercase]
-                        [--n-words N]
+                        [--n-words N] [--n-hub N]
 
 Writes ``DIR/diagnostics.json``; with ``--eval-dict`` (and a mapping: ``--run`` or
 ``--dict``) also ``DIR/per_word.csv``; with ``--dict`` and a mapping also
@@ -54,6 +54,9 @@ def add_diagnose_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10, help="how many hubs / outliers to list (default 10)")
     p.add_argument("--n-words", type=int, default=DEFAULT_N,
                    help=f"most frequent words per side for isomorphism and hubness (default {DEFAULT_N})")
+    p.add_argument("--n-hub", type=int, default=None,
+                   help="most frequent words per side for hubness (default: --n-words); larger = N_k known "
+                        "for more predicted words in per_word.csv, slower")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--normalize", default=None,
                    help="comma list of renorm, center, iternorm, or none (default: the run's, else renorm,center,renorm)")
@@ -111,6 +114,8 @@ def run_diagnose(args: argparse.Namespace) -> int:
         raise ConfigError(f"--top must be at least 1, got {args.top}")
     if args.n_words < 20:
         raise ConfigError(f"--n-words must be at least 20, got {args.n_words}")
+    if args.n_hub is not None and args.n_hub < 20:
+        raise ConfigError(f"--n-hub must be at least 20, got {args.n_hub}")
 
     say("loading embeddings")
     src = load_embeddings(args.src, max_vocab=max_vocab, lowercase=lowercase).normalize(normalize)
@@ -124,7 +129,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
         say("no mapping (--run) and no dictionary (--dict): describing the spaces before alignment")
 
     report = diagnose(src, tgt, w=w, dictionary=dictionary, eval_dictionary=eval_dictionary, top=args.top,
-                      n_iso=args.n_words, progress=say)
+                      n_iso=args.n_words, n_hub=args.n_hub, progress=say)
     per_word = report.pop("per_word")
     residual_rows = report.pop("dictionary_residual_rows")
     report["settings"]["normalize"] = normalize

@@ -121,8 +121,9 @@ def verdict(report: dict) -> dict:
     summary = "".join(parts) + "."
     if context:
         c = context["supervised_p_at_1_csls"]
-        summary += (f" For reference, the {report.get('failure', {}).get('mapping', 'given')} mapping reaches "
-                    f"CSLS P@1 {c['value']:.1f} on the evaluation dictionary.")
+        how = {"given": "the given mapping", "procrustes on dictionary": "Procrustes fitted on the dictionary"}.get(
+            (report.get("failure") or {}).get("mapping"), "the mapping")
+        summary += f" For reference, {how} reaches CSLS P@1 {c['value']:.1f} on the evaluation dictionary."
 
     suggestions: list[str] = []
     if outcome != "likely":

@@ -81,9 +81,10 @@ def test_run_dir_mapping_and_config_defaults(tmp_path):
                                                  "max_vocab": 4000, "method": "procrustes"}))
     out = tmp_path / "out"
     assert run_diagnose(_args("--src", str(FI), "--tgt", str(FR), "--run", str(run), "--eval-dict", str(TEST),
-                              "--n-words", "1000", "--quiet", "--out", str(out))) == 0
+                              "--n-words", "1000", "--n-hub", "3000", "--quiet", "--out", str(out))) == 0
     rep = json.loads((out / "diagnostics.json").read_text(encoding="utf-8"))
     assert rep["settings"]["mapping"] == "given"
+    assert rep["settings"]["n_hub"] == 3000 and rep["hubness"]["rules"]["nn"]["n_targets"] == 3000
     assert rep["settings"]["normalize"] == "center,renorm" and rep["settings"]["max_vocab"] == 4000
     assert rep["settings"]["source"]["rows"] == len(src)  # 4,000 read, lowercase-merged
     # thresholds of the size-dependent measures hold for n = 5,000 only: not judged at 1,000
@@ -140,6 +141,8 @@ def test_bad_inputs_raise_core_errors(tmp_path):
         run_diagnose(_args("--src", str(FI), "--tgt", str(FR), "--normalize", "whiten", "--out", str(tmp_path)))
     with pytest.raises(ConfigError):
         run_diagnose(_args("--src", str(FI), "--tgt", str(FR), "--n-words", "5", "--out", str(tmp_path)))
+    with pytest.raises(ConfigError):
+        run_diagnose(_args("--src", str(FI), "--tgt", str(FR), "--n-hub", "3", "--out", str(tmp_path)))
     bad = tmp_path / "bad.txt"
     bad.write_text("one two three\n")
     with pytest.raises(AlignScopeError) as e:
