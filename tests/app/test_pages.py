@@ -128,6 +128,56 @@ def test_supervised_run_evaluate_and_explore():
     assert not at.exception
     at.text_input(key="ex_find").input("kissa").run()
     assert any("kissa" in c.value and "chat" in c.value for c in at.caption)
+    at.toggle(key="ex_after").set_value(False).run()
+    assert not at.exception and not errors(at)
+
+    _check_downloads(rec)
+
+
+def _check_downloads(rec):
+    """Every export of the run reads back with the core's own readers."""
+    import io
+
+    from alignment_core.dictionary import parse_dictionary
+    from alignment_core.io import parse_embeddings
+    from ui import exports
+
+    w = np.load(io.BytesIO(exports.mapping_npy(rec.result.w)), allow_pickle=False)
+    assert w.shape == (300, 300) and np.allclose(w @ w.T, np.eye(300), atol=1e-4)  # orthogonal
+    emb = parse_embeddings(exports.aligned_vectors(rec.result), "aligned.vec", max_vocab=None)
+    assert len(emb) == len(rec.result.src) and np.allclose(emb.vectors[:50], rec.result.aligned_source()[:50], atol=1e-5)
+    d = parse_dictionary(exports.induced_dictionary(rec.result), "induced.txt")
+    assert len(d) == len(rec.result.induced) > 1000
+    import json
+
+    res = json.loads(exports.result_json(rec.result))
+    assert res["evaluation"]["csls"]["p@1"] == rec.result.evaluation.scores["csls"]["p@1"]
+    cfg = json.loads(exports.config_json(rec.result))
+    assert cfg["method"] == "procrustes" and cfg["seeds"] == "all"
+    csv = exports.per_word_csv(rec.result.evaluation.per_word).decode().splitlines()
+    assert csv[0].startswith("source,source_rank,gold,pred_nn,rank_nn") and len(csv) == 501
+    stem = exports.file_stem(rec.rid, rec.result.config.method)
+    assert stem == "alignscope-run1-procrustes"
+
+
+def test_options_reload_and_npy_upload():
+    at = new_app()
+    at.expander[0]  # the options expander exists
+    at.number_input(key="opt_max_vocab").set_value(3000).run()
+    sd = session(at)
+    assert not errors(at)
+    assert sd.max_vocab == 3000 and sd.src.emb.report["rows_read"] == 3000 and len(sd.tgt.emb) <= 3000
+    # .npy needs its word list: first the note, then the pair loads
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.random.default_rng(0).standard_normal((25, 300)).astype(np.float32), allow_pickle=False)
+    at.file_uploader(key="up_src").upload("vecs.npy", buf.getvalue()).run()
+    assert any(".vocab.txt" in i.value for i in at.info)
+    assert sd.src.name == "fi.10k.vec.gz"
+    at.file_uploader(key="up_src_vocab").upload("vecs.vocab.txt", "".join(f"s{i}\n" for i in range(25)).encode()).run()
+    assert not errors(at), errors(at)
+    assert sd.src.name == "vecs.npy" and len(sd.src.emb) == 25
 
 
 def test_cancel_keeps_the_best_mapping_so_far():

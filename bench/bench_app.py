@@ -1,0 +1,138 @@
+"""Benchmark of the app, printed as JSON.
+
+- first render of each page (AppTest, in-process; Data includes parsing the sample),
+  before and after a run;
+- the supervised Procrustes run on the sample, from the click on Start to the numbers
+  on the page (AppTest polling the background job as the page fragment does);
+- the UMAP map of 2 × 5,000 points: cold in a fresh process (numba JIT included),
+  cold after the start-up warm-up (new points), and warm (the cached layout).
+
+Targets (issue 5): every page under 2 s; the map under 20 s cold and under 1 s cached.
+Run: ``.venv/bin/python bench/bench_app.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+UMAP_COLD = r"""
+import json, sys, time
+sys.path.insert(0, {root!r})
+import numpy as np
+t0 = time.perf_counter()
+from alignment_core import projection as P
+from alignment_core.io import load_embeddings
+a = load_embeddings({src!r}, lowercase=True).normalize("renorm,center,renorm").vectors[:5000]
+b = load_embeddings({tgt!r}, lowercase=True).normalize("renorm,center,renorm").vectors[:5000]
+x = np.vstack([a, b])
+t1 = time.perf_counter()
+y = P.umap_2d(x)
+t2 = time.perf_counter()
+print(json.dumps({{"load_s": t1 - t0, "umap_s": t2 - t1}}))
+"""
+
+
+def _v2_navigation() -> None:
+    """As in tests/app/conftest.py: keep st.navigation's pages (AppTest resets the flag)."""
+    from streamlit.runtime import pages_manager as pm
+
+    orig = pm.PagesManager.__init__
+
+    def init(self, *a, **kw):
+        orig(self, *a, **kw)
+        pm.PagesManager.uses_pages_directory = False
+
+    pm.PagesManager.__init__ = init
+
+
+def main() -> None:
+    os.environ.setdefault("ALIGNSCOPE_CACHE", str(ROOT / ".cache" / "bench"))
+    out: dict = {"cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg()[0]}
+
+    # -- UMAP cold in a fresh process (JIT included), before anything else warms numba here
+    src = str(ROOT / "sample_data" / "fi.10k.vec.gz")
+    tgt = str(ROOT / "sample_data" / "fr.10k.vec.gz")
+    r = subprocess.run([sys.executable, "-c", UMAP_COLD.format(root=str(ROOT), src=src, tgt=tgt)],
+                       capture_output=True, text=True, cwd=ROOT)
+    cold = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else {"error": r.stderr[-500:]}
+    out["umap_2x5000_cold_fresh_process_s"] = round(cold.get("umap_s", float("nan")), 2)
+
+    _v2_navigation()
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    renders: dict = {}
+    t0 = time.perf_counter()
+    at.run()
+    renders["data_first_visit_with_sample_parse"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    at.run()
+    renders["data_rerun"] = time.perf_counter() - t0
+    for page in ("align", "evaluate", "explore"):
+        at.switch_page(f"pages/{page}.py")
+        t0 = time.perf_counter()
+        at.run()
+        renders[f"{page}_before_any_run"] = time.perf_counter() - t0
+
+    # -- supervised run: click → numbers on the page
+    at.switch_page("pages/align.py").run()
+    t0 = time.perf_counter()
+    at.button(key="start").click().run()
+    sd = at.session_state["alignscope"]
+    while not sd.job.done:
+        time.sleep(0.5)          # the page's fragment polls every 0.5 s
+        at.run()
+    at.run()
+    shown = {m.label: m.value for m in at.sidebar.metric}
+    out["supervised_run_click_to_numbers_s"] = round(time.perf_counter() - t0, 2)
+    out["supervised_run_numbers"] = shown
+    out["supervised_run_timings"] = {k: round(v, 2) for k, v in sd.runs[max(sd.runs)].result.timings.items()}
+
+    for page in ("align", "evaluate", "diagnostics", "explore", "data"):
+        at.switch_page(f"pages/{page}.py")
+        t0 = time.perf_counter()
+        at.run()
+        renders[f"{page}_after_run"] = time.perf_counter() - t0
+        assert not at.exception, [e.value for e in at.exception]
+    out["page_render_s"] = {k: round(v, 3) for k, v in renders.items()}
+
+    # -- UMAP through the app's layout service: after warm-up, then cached
+    from alignment_core import projection as P
+    from ui import layouts
+
+    P.warm_umap(block=True)
+    out["umap_warmup_s"] = round(P.warm_status()["seconds"] or 0.0, 2)
+    import numpy as np
+
+    rec = sd.runs[max(sd.runs)]
+    pts = np.vstack([rec.result.aligned_source()[:5000], rec.result.tgt.vectors[:5000]]).astype(np.float32)
+    svc = layouts.LayoutService()
+    key = layouts.points_key(pts, "umap", 15, 0.1)
+    t0 = time.perf_counter()
+    svc.umap(pts, key).result()
+    out["umap_2x5000_cold_after_warmup_s"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    key2 = layouts.points_key(pts, "umap", 15, 0.1)
+    svc.umap(pts, key2).result()
+    out["umap_2x5000_warm_cached_s"] = round(time.perf_counter() - t0, 4)
+    t0 = time.perf_counter()
+    P.pca_2d(pts)
+    out["pca_2x5000_s"] = round(time.perf_counter() - t0, 3)
+
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["load_avg_end"] = os.getloadavg()[0]
+    out["targets"] = {"page_render_s": 2.0, "umap_cold_s": 20.0, "umap_cached_s": 1.0}
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
