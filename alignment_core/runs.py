@@ -193,8 +193,11 @@ def load_run(run_dir: str | Path) -> tuple[RunConfig, np.ndarray]:
         if not (d / name).exists():
             raise ConfigError(f"{d}: not a run folder ({name} missing; expected the output of 'alignscope align')")
     try:
-        cfg = RunConfig.from_dict(json.loads((d / "config.json").read_text()))
-    except (json.JSONDecodeError, TypeError) as e:
+        raw = json.loads((d / "config.json").read_text())
+        if not isinstance(raw, dict):
+            raise TypeError("expected a JSON object")
+        cfg = RunConfig.from_dict(raw)
+    except (json.JSONDecodeError, TypeError, ValueError) as e:
         raise ConfigError(f"{d / 'config.json'}: unreadable run configuration ({e})") from None
     try:
         w = np.load(d / "mapping.npy", allow_pickle=False)
