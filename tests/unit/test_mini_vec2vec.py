@@ -132,7 +132,9 @@ def test_cancel_keeps_the_best_w(small_pair):
     gen.close()
     best = m.best_alignment(cancelled=True)
     assert best is not None and best.cancelled and best.best_step.endswith("init")
-    assert _p1(p, best.w) >= 90.0
+    init_ev = next(e for e in m._history if e["stage"] == "init")
+    assert best.criterion == pytest.approx(init_ev["criterion"])
+    assert _p1(p, best.w) >= 50.0  # the relative-space initialization alone, already mostly right
 
 
 def test_different_dimensions_give_a_semi_orthogonal_map():
@@ -179,7 +181,8 @@ def test_seeded_fi_fr_reaches_supervised_level(fi_fr):
     test = load_dict("xling/fi-fr.test.freq.2k.txt")
     sup = run_method(Procrustes(), fi, fr, seed_pairs=seeds)
     sup_p1 = evaluate_bli(fi, fr, sup.w, test, rules=("csls",), per_word=False).scores["csls"]["p@1"]
-    cfg = MiniVec2VecConfig(SEEDED_TEST_CONFIG)
+    cfg = MiniVec2VecConfig(seed_mode="replace", max_rows=20000, refine1_iterations=10, criterion_every=0,
+                            csls_refinements=3)
     al = run_method(MiniVec2Vec(cfg), fi, fr, seed_pairs=seeds)
     p1 = evaluate_bli(fi, fr, al.w, test, rules=("csls",), per_word=False).scores["csls"]["p@1"]
     assert sup_p1 > 10.0  # the baseline is a real alignment
