@@ -33,7 +33,7 @@ show_lines = st.checkbox("lines joining dictionary pairs among the selected or f
 if rec is not None:
     r = rec.result
     src_words, tgt_words = r.src.words, r.tgt.words
-    src_x = r.aligned_source()[:cap] if after else r.src.vectors[:cap]
+    src_x = inspector.aligned(rec)[:cap] if after else r.src.vectors[:cap]
     tgt_x = r.tgt.vectors[:cap]
 else:
     key = ("norm", sd.src.digest, sd.tgt.digest, sd.normalize, sd.max_vocab, sd.lowercase)

@@ -47,6 +47,7 @@ def start(rec, sd, n_words: int) -> Task:
         out["before_hubness"], out["nk_before"] = hubness_report(r.src, r.tgt, w0, n)
         spaces_only = copy.deepcopy({k: v for k, v in after.items() if k != "verdict"})
         spaces_only["failure"] = {}
+        spaces_only["hubness"] = out["before_hubness"]
         out["verdict_before"] = verdict(spaces_only)
         progress("done")
         return out

@@ -142,11 +142,19 @@ def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
 
 
 def nk_histogram(series: dict[str, np.ndarray], k: int = 10) -> go.Figure:
-    """Histogram of k-occurrence N_k per retrieval setting (log-scale counts)."""
+    """Distribution of the k-occurrence N_k per retrieval setting: number of targets
+    with each N_k value, as step lines (log-scale counts) so settings stay readable."""
     fig = go.Figure()
-    for name, nk in series.items():
-        fig.add_trace(go.Histogram(x=np.asarray(nk), name=name, opacity=0.6, nbinsx=60))
-    fig.update_layout(barmode="overlay", height=300, margin=dict(l=30, r=10, t=20, b=30),
+    palette = ["#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#ff7f0e"]
+    for i, (name, nk) in enumerate(series.items()):
+        counts = np.bincount(np.asarray(nk, dtype=np.int64))
+        x = np.nonzero(counts)[0]
+        fig.add_trace(go.Scatter(x=x, y=counts[x], mode="lines+markers", name=name, line_shape="hv",
+                                 marker=dict(size=3), line=dict(color=palette[i % len(palette)], width=1.5),
+                                 hovertemplate="N_k=%{x}: %{y} targets<extra>" + name + "</extra>"))
+    fig.add_vline(x=2 * k, line_dash="dot", line_color="#888", annotation_text="hub threshold 2k",
+                  annotation_position="top right")
+    fig.update_layout(height=320, margin=dict(l=30, r=10, t=20, b=30),
                       xaxis_title=f"N_{k} (times a target is among a query's {k} nearest)",
                       yaxis_title="targets", yaxis_type="log", legend=dict(orientation="h", y=1.12))
     return fig

@@ -14,11 +14,21 @@ from alignment_core.retrieval import RULES, Retriever, knn
 TOP = 10
 
 
+def aligned(rec) -> np.ndarray:
+    """The run's aligned source vectors X·Wᵀ, computed once per run."""
+    a = rec.cache.get("aligned")
+    if a is None:
+        a = rec.result.aligned_source()
+        a.setflags(write=False)
+        rec.cache["aligned"] = a
+    return a
+
+
 def retriever(rec) -> Retriever:
     rt = rec.cache.get("retriever")
     if rt is None:
         r = rec.result
-        rt = Retriever(r.aligned_source(), r.tgt.vectors)
+        rt = Retriever(aligned(rec), r.tgt.vectors)
         rec.cache["retriever"] = rt
     return rt
 
