@@ -202,16 +202,18 @@ def test_unsupervised_recovers_a_rotation_of_french():
 
 @pytest.mark.slow
 def test_seeded_fi_fr_reaches_supervised_level(fi_fr):
-    fi, fr = fi_fr
+    # the 20k most frequent Finnish words (535 test queries, 473 seed pairs) keep the run short;
+    # the supervised level is computed on the same spaces
+    fi, fr = fi_fr[0].head(20000), fi_fr[1]
     train = load_dict("xling/fi-fr.train.freq.500.txt")
     test = load_dict("xling/fi-fr.test.freq.2k.txt")
     seeds = train.index_pairs(fi, fr)
-    assert len(seeds) >= 400
+    assert len(seeds) >= 450
     sup = run_method(Procrustes(), fi, fr, seeds)
     sup_p = evaluate_bli(fi, fr, sup.w, test, rules=("csls",), per_word=False).scores["csls"]["p@1"]
-    al = run_method(Muse(MuseConfig(refinements=3)), fi, fr, seeds)
+    al = run_method(Muse(MuseConfig(refinements=2)), fi, fr, seeds)
     res = evaluate_bli(fi, fr, al.w, test, rules=("csls",), per_word=False)
     p = res.scores["csls"]["p@1"]
-    assert res.n_queries > 700
+    assert res.n_queries > 500
     assert p >= sup_p, (p, sup_p)
     assert 15.0 <= p <= 45.0
