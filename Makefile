@@ -4,6 +4,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# OpenMP threads (faiss, numba) sleep instead of spinning when idle: with two test
+# workers or the app's background thread beside BLAS, spinning threads starve the others
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: run test test-fast bench install browser clean
 
