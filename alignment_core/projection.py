@@ -176,3 +176,57 @@ def trustworthiness(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
     r = rank[np.arange(n)[:, None], nn_y]
     penalty = np.clip(r - k, 0, None).sum()
     return float(1.0 - 2.0 / (n * k * (2 * n - 3 * k - 1)) * penalty)
+
+
+# --------------------------------------------------------------------------- worker process
+#
+# The app computes UMAP in a separate, long-lived process: numba-compiled code holds the
+# GIL, so running it in a thread of the web server would freeze every page while it runs.
+# Protocol: one JSON object per line on stdin, one JSON reply per line on stdout. Arrays
+# travel as .npy files (np.save / np.load(allow_pickle=False)); nothing is pickled.
+#
+#   {"cmd": "warm"}                                            → {"ok": true, "seconds": s}
+#   {"cmd": "umap", "in": "x.npy", "out": "y.npy", "n_neighbors": 15, "min_dist": 0.1,
+#    "seed": 0}                                                → {"ok": true, "seconds": s}
+#   any failure                                                → {"ok": false, "error": "..."}
+
+
+def serve(stdin=None, stdout=None) -> None:
+    """Answer layout requests from ``stdin`` until it closes (see the protocol above)."""
+    import json
+    import sys
+
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    for line in stdin:
+        line = line.strip()
+        if not line:
+            continue
+        t0 = time.perf_counter()
+        try:
+            req = json.loads(line)
+            cmd = req.get("cmd")
+            if cmd == "warm":
+                warm_umap(block=True)
+                if _WARM_STATE["error"]:
+                    raise RuntimeError(_WARM_STATE["error"])
+            elif cmd == "umap":
+                x = np.load(req["in"], allow_pickle=False)
+                y = umap_2d(x, n_neighbors=int(req.get("n_neighbors", DEFAULT_NEIGHBORS)),
+                            min_dist=float(req.get("min_dist", DEFAULT_MIN_DIST)), seed=req.get("seed", 0))
+                np.save(req["out"], y, allow_pickle=False)
+            else:
+                raise ValueError(f"unknown command {cmd!r}")
+            reply = {"ok": True, "seconds": round(time.perf_counter() - t0, 3)}
+        except Exception as e:  # reported to the caller as a message
+            reply = {"ok": False, "error": f"{e.__class__.__name__}: {e}"}
+        stdout.write(json.dumps(reply) + "\n")
+        stdout.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through ui.layouts
+    import sys as _sys
+
+    if _sys.argv[1:2] != ["serve"]:
+        _sys.exit("usage: python -m alignment_core.projection serve")
+    serve()

@@ -1,8 +1,9 @@
 """2-D layouts computed in the background, cached by the content of the points.
 
-One ``LayoutService`` per server (``st.cache_resource``): a single worker thread
-computes UMAP layouts (:func:`alignment_core.projection.umap_2d`) and keeps the
-results keyed by a BLAKE2b digest of the exact float32 points and parameters.
+One ``LayoutService`` per server (``st.cache_resource``): a worker *process* computes
+UMAP layouts (:func:`alignment_core.projection.umap_2d`, via ``projection.serve``) and
+the service keeps the results keyed by a BLAKE2b digest of the exact float32 points
+and parameters.
 A layout is immutable data derived from those points only, so two sessions that
 ask for the same points share it without seeing anything of each other.
 """
@@ -11,16 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from alignment_core import projection
-
 MAX_LAYOUTS = 24
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def points_key(x: np.ndarray, *params) -> str:
@@ -30,11 +36,86 @@ def points_key(x: np.ndarray, *params) -> str:
     return h.hexdigest()
 
 
-class LayoutService:
+class LayoutWorker:
+    """A long-lived ``python -m alignment_core.projection serve`` process.
+
+    UMAP runs there, not in a thread of the web server: numba code holds the GIL and
+    would freeze every page. Requests are serialized by a lock; arrays go through .npy
+    files in a private temporary folder. A dead worker is restarted on the next request.
+    """
+
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alignscope-umap")
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._dir = tempfile.TemporaryDirectory(prefix="alignscope-layouts-")
+        self._n = 0
+        self.warm_seconds: float | None = None
+
+    def _ensure(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+            self._proc = subprocess.Popen([sys.executable, "-m", "alignment_core.projection", "serve"],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+                                          text=True, bufsize=1, cwd=str(ROOT), env=env)
+        return self._proc
+
+    def _ask(self, req: dict) -> dict:
+        with self._lock:
+            proc = self._ensure()
+            try:
+                proc.stdin.write(json.dumps(req) + "\n")
+                proc.stdin.flush()
+                line = proc.stdout.readline()
+            except (BrokenPipeError, OSError) as e:
+                self._proc = None
+                raise RuntimeError(f"the layout worker stopped ({e})") from None
+            if not line:
+                self._proc = None
+                raise RuntimeError("the layout worker stopped unexpectedly")
+            reply = json.loads(line)
+            if not reply.get("ok"):
+                raise RuntimeError(reply.get("error", "layout failed"))
+            return reply
+
+    def warm(self) -> float:
+        self.warm_seconds = float(self._ask({"cmd": "warm"})["seconds"])
+        return self.warm_seconds
+
+    def umap(self, x: np.ndarray, **kw) -> np.ndarray:
+        with self._lock:
+            self._n += 1
+            n = self._n
+        src = Path(self._dir.name) / f"in{n}.npy"
+        out = Path(self._dir.name) / f"out{n}.npy"
+        np.save(src, np.ascontiguousarray(x, dtype=np.float32), allow_pickle=False)
+        try:
+            self._ask({"cmd": "umap", "in": str(src), "out": str(out), **kw})
+            y = np.load(out, allow_pickle=False)
+        finally:
+            for p in (src, out):
+                p.unlink(missing_ok=True)
+        y.setflags(write=False)
+        return y
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._dir.cleanup()
+
+
+class LayoutService:
+    """Layouts by content key: futures computed one at a time by the worker process."""
+
+    def __init__(self, warm: bool = True) -> None:
+        self.worker = LayoutWorker()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alignscope-layout")
         self._lock = threading.Lock()
         self._futures: "OrderedDict[str, Future]" = OrderedDict()
+        self.warmed: Future | None = self._pool.submit(self.worker.warm) if warm else None
 
     def umap(self, x: np.ndarray, key: str, **kw) -> Future:
         """The future layout of ``x`` (started if new). ``key`` from :func:`points_key`."""
@@ -44,7 +125,7 @@ class LayoutService:
                 self._futures.move_to_end(key)
                 return fut
             x = np.array(x, dtype=np.float32, copy=True)
-            fut = self._pool.submit(projection.umap_2d, x, **kw)
+            fut = self._pool.submit(self.worker.umap, x, **kw)
             self._futures[key] = fut
             while len(self._futures) > MAX_LAYOUTS:
                 self._futures.popitem(last=False)
@@ -53,13 +134,13 @@ class LayoutService:
 
 @st.cache_resource(show_spinner=False)
 def service() -> LayoutService:
-    return LayoutService()
+    """One per server; created (and its worker warmed) when the app starts."""
+    return LayoutService(warm=True)
 
 
-@st.cache_resource(show_spinner=False)
-def start_warmup() -> threading.Event:
-    """Compile UMAP in a daemon thread once per server process."""
-    return projection.warm_umap(block=False)
+def start_warmup() -> LayoutService:
+    """Start the layout worker and compile UMAP in it, once per server process."""
+    return service()
 
 
 def diagnostics_available() -> bool:

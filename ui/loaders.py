@@ -17,7 +17,7 @@ import streamlit as st
 from alignment_core.dictionary import Dictionary, parse_dictionary
 from alignment_core.embeddings import Embeddings
 from alignment_core.errors import AlignScopeError, EmbeddingFormatError
-from alignment_core.io import parse_embeddings
+from alignment_core.io import load_embeddings, parse_embeddings
 
 from . import state as S
 
@@ -36,6 +36,12 @@ def _parse_embeddings(key: str, _data: bytes, filename: str, max_vocab: int | No
     return parse_embeddings(_data, filename, max_vocab=max_vocab, lowercase=False, vocab_bytes=_vocab)
 
 
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _load_path(key: str, path: str, max_vocab: int | None) -> Embeddings:
+    """A file on disk (the sample): the core's loader, with its on-disk parse cache."""
+    return load_embeddings(path, max_vocab=max_vocab, lowercase=False)
+
+
 @st.cache_resource(max_entries=24, show_spinner=False)
 def _lowercased(key: str, _emb: Embeddings) -> Embeddings:
     return _emb.lowercased()
@@ -47,11 +53,15 @@ def _parse_dictionary(key: str, _data: bytes, filename: str) -> Dictionary:
 
 
 def embeddings_from_bytes(data: bytes, filename: str, max_vocab: int | None, lowercase: bool,
-                          vocab: bytes | None = None) -> tuple[Embeddings, str]:
-    """(Embeddings, digest). Raises the core's AlignScopeError on a malformed file."""
+                          vocab: bytes | None = None, path: str | None = None) -> tuple[Embeddings, str]:
+    """(Embeddings, digest). Raises the core's AlignScopeError on a malformed file.
+    ``path``: the bytes are that file on disk (read through the core's cached loader)."""
     d = digest(data) + ("" if vocab is None else digest(vocab))
     key = f"{d}|{max_vocab}|{Path(filename).suffix}"
-    emb = _parse_embeddings(key, data, filename, max_vocab, vocab)
+    if path is not None and vocab is None:
+        emb = _load_path(key, path, max_vocab)
+    else:
+        emb = _parse_embeddings(key, data, filename, max_vocab, vocab)
     if lowercase:
         emb = _lowercased(key + "|lower", emb)
     return emb, d
@@ -67,7 +77,8 @@ def load_set(side: str, data: bytes, filename: str, origin: str, path: str | Non
     """Parse and install an embedding set on ``side`` ("src"/"tgt"); on error the
     previous set stays (the caller shows the message)."""
     sd = S.get()
-    emb, d = embeddings_from_bytes(data, filename, sd.max_vocab, sd.lowercase, vocab)
+    emb, d = embeddings_from_bytes(data, filename, sd.max_vocab, sd.lowercase, vocab,
+                                   path=path if origin == "sample" else None)
     setattr(sd, side, S.LoadedSet(filename, d, emb, origin, path=path,
                                   data=None if origin == "sample" else data, vocab_data=vocab))
 

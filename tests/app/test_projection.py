@@ -53,3 +53,26 @@ def test_umap_keeps_neighbourhoods_of_separated_clusters():
     assert np.allclose(P.umap_2d(x, seed=0), y)
     # PCA as a floor: trustworthiness of a linear view is lower or equal on this data
     assert P.trustworthiness(x, P.pca_2d(x), k=10) <= P.trustworthiness(x, y, k=10) + 0.02
+
+
+@pytest.mark.slow
+def test_layout_worker_process_round_trip():
+    """The app's UMAP worker process: a layout through .npy files, and errors as messages."""
+    from ui.layouts import LayoutService, points_key
+
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(4), 100)
+    x = (rng.standard_normal((4, 20))[labels] * 5 + rng.standard_normal((400, 20))).astype(np.float32)
+    svc = LayoutService(warm=True)
+    try:
+        assert svc.warmed.result(timeout=600) > 0
+        y = svc.umap(x, points_key(x, "umap")).result(timeout=600)
+        assert y.shape == (400, 2) and np.allclose(y, P.umap_2d(x, seed=0), atol=1e-4)
+        assert svc.umap(x, points_key(x, "umap")).result() is y  # cached by content
+        bad = svc.umap(x, points_key(x, "bad"), n_neighbors="many")
+        with pytest.raises(RuntimeError, match="ValueError"):
+            bad.result(timeout=60)
+        # the worker survives a bad request
+        assert svc.umap(x[:200], points_key(x[:200], "umap")).result(timeout=600).shape == (200, 2)
+    finally:
+        svc.worker.close()
