@@ -217,3 +217,16 @@ def test_seeded_fi_fr_reaches_supervised_level(fi_fr):
     assert res.n_queries > 500
     assert p >= sup_p, (p, sup_p)
     assert 15.0 <= p <= 45.0
+
+
+def test_seed_modes_replace_skips_and_augment_runs_the_adversarial_stage():
+    a, b = _toy()
+    seeds = np.stack([np.arange(50), np.arange(50)], axis=1)
+    rep = Muse(MuseConfig(**TINY))
+    evs = list(rep.fit(a, b, seeds))
+    assert not any(e.stage.startswith("adversarial") for e in evs)
+    assert evs[0].metrics["dict_size"] == 50 and "Procrustes" in evs[0].message
+    aug = Muse(MuseConfig(**TINY, seed_mode="augment"))
+    assert sum(e.stage == "adversarial" for e in aug.fit(a, b, seeds)) == 2
+    with pytest.raises(ConfigError, match="seed_pairs"):
+        list(Muse(MuseConfig(**TINY)).fit(a, b, np.array([[0, 10_000]])))
