@@ -53,6 +53,14 @@ Seed pairs (semi-supervised; ``seed_mode``):
 - ``"augment"``: the adversarial stage starts from W₀ = Procrustes(seed pairs) instead of
   the identity; the seeds are again added to every refinement dictionary.
 
+Measured on real fi→fr (xling test, 833 queries; ``bench/bench_muse.py``): with 500 seed
+pairs (``replace``), CSLS P@1 goes from 24.5 (Procrustes on the seeds) to 31.5 after the 5
+refinements. With no seed, the fast preset's adversarial stage (seeds 0 and 1, also
+doubled to 16 checkpoints) settles on a wrong solution: criterion ≈ 0.41 at P@1 ≈ 0, which
+refinement makes self-consistent (criterion 0.52, P@1 0). A correct mapping scores higher
+(0.63), so the criterion can tell them apart; the adversarial game just does not find
+the right basin on this distant, differently trained pair within 2,000 steps.
+
 The mapping is square: both spaces must have the same dimension (a ``ConfigError``
 says so otherwise); the orthogonalization and the identity start assume it.
 """
