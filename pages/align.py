@@ -14,6 +14,7 @@ from ui import common, figures, layouts, params
 from ui import state as S
 from ui.jobs import AlignJob
 
+common.ensure_navigation()
 sd = S.get()
 st.title("Align")
 if not common.need_data():

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from alignment_core.errors import AlignScopeError
-from ui import loaders
+from ui import common, loaders
 from ui import state as S
 
+common.ensure_navigation()
 sd = S.get()
 limit_mb = st.get_option("server.maxUploadSize")
 

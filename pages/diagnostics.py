@@ -11,6 +11,7 @@ from ui import common, figures
 from ui import diagnostics as D
 from ui import state as S
 
+common.ensure_navigation()
 sd = S.get()
 st.title("Diagnostics")
 if not sd.runs:

@@ -9,6 +9,7 @@ from alignment_core.evaluation import precision_by_frequency
 from ui import common, exports, figures, inspector
 from ui import state as S
 
+common.ensure_navigation()
 sd = S.get()
 st.title("Evaluate")
 if not sd.runs:

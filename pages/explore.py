@@ -10,6 +10,7 @@ from alignment_core.projection import pca_2d
 from ui import common, figures, inspector, layouts
 from ui import state as S
 
+common.ensure_navigation()
 sd = S.get()
 st.title("Explore")
 if not common.need_data():

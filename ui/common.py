@@ -9,6 +9,18 @@ from . import exports
 from . import state as S
 
 
+def ensure_navigation() -> None:
+    """Call first in every page. On a fresh server, Streamlit's legacy ``pages/`` mode
+    (multipage v1) is on until ``st.navigation`` runs once, so the very first request for
+    a page URL runs that page alone, without ``app.py``. Switch the legacy mode off, as
+    ``st.navigation`` itself does, and rerun through ``app.py``."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def harvest_job() -> None:
     """If the background job has finished, file its result as a run (once)."""
     sd = S.get()

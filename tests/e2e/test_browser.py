@@ -36,6 +36,15 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture()
+def fresh_server(tmp_path_factory):
+    yield from _serve(tmp_path_factory)
+
+
+def _serve(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     env = dict(os.environ, ALIGNSCOPE_CACHE=str(tmp_path_factory.mktemp("cache")))
@@ -67,8 +76,7 @@ def server(tmp_path_factory):
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
-@pytest.fixture(scope="module")
-def page(server):
+def _browser_page(url):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium; never `playwright install`)")
     from playwright.sync_api import sync_playwright
@@ -77,9 +85,14 @@ def page(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1100})
         pg.set_default_timeout(60_000)
-        pg.goto(server + "/")
+        pg.goto(url)
         yield pg
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    yield from _browser_page(server + "/")
 
 
 def _no_traceback(pg) -> None:
@@ -87,11 +100,19 @@ def _no_traceback(pg) -> None:
     assert "Traceback" not in body and "StreamlitAPIException" not in body
 
 
-def test_sample_loaded_and_supervised_run(page):
+def test_whole_job_in_the_browser(page, tmp_path):
+    """One test (so the steps never land on different xdist workers): the sample,
+    a supervised run and its P@1, the map, then a malformed upload."""
+    _sample_loaded_and_supervised_run(page)
+    _explore_map_renders(page, tmp_path)
+    _malformed_upload_shows_the_error(page, tmp_path)
+
+
+def _sample_loaded_and_supervised_run(page):
     page.get_by_text("Validation report").wait_for()
     side = page.locator('[data-testid="stSidebar"]')
     side.get_by_text("fi.10k.vec.gz").wait_for()
-    page.get_by_role("link", name="Align").click()
+    page.get_by_role("link", name="Align", exact=True).click()
     page.get_by_role("button", name="Start").click()
     metric = side.locator('[data-testid="stMetric"]').filter(has_text="P@1 csls")
     metric.wait_for(timeout=300_000)
@@ -101,18 +122,24 @@ def test_sample_loaded_and_supervised_run(page):
     _no_traceback(page)
 
 
-def test_explore_map_renders(page, tmp_path):
-    page.get_by_role("link", name="Explore").click()
-    plot = page.locator(".js-plotly-plot").first
-    plot.wait_for(timeout=120_000)
+def _explore_map_renders(page, tmp_path):
+    page.get_by_role("link", name="Explore", exact=True).click()
+    page.get_by_role("heading", name="Explore").wait_for()
+    plot = page.locator(".js-plotly-plot", has_text="target words").first
+    try:
+        plot.wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "explore-timeout.png"), full_page=True)
+        pytest.fail(f"no map after 120 s; the page says: {page.inner_text('body')[-600:]!r} "
+                    f"(screenshot {tmp_path / 'explore-timeout.png'})")
     # the PCA view appears at once; UMAP replaces it when ready
-    title = page.locator(".js-plotly-plot .gtitle").first
+    title = plot.locator(".gtitle")
     t0 = time.perf_counter()
     while "UMAP ·" not in (title.text_content() or "") and time.perf_counter() - t0 < 240:
         time.sleep(1)
     text = title.text_content() or ""
     assert re.search(r"(UMAP|PCA).*5,000 source \+ 5,000 target words, after alignment", text), text
-    legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
+    legend = plot.locator(".legendtext").all_text_contents()
     assert "source (aligned)" in legend and "target" in legend
     box = plot.bounding_box()
     assert box and box["width"] > 500 and box["height"] > 400
@@ -122,8 +149,8 @@ def test_explore_map_renders(page, tmp_path):
     _no_traceback(page)
 
 
-def test_malformed_upload_shows_the_error(page, tmp_path):
-    page.get_by_role("link", name="Data").click()
+def _malformed_upload_shows_the_error(page, tmp_path):
+    page.get_by_role("link", name="Data", exact=True).click()
     page.get_by_text("Validation report").wait_for()
     bad = tmp_path / "broken.vec"
     bad.write_bytes(b"3 4\nkissa 0.1 0.2 0.3 0.4\nkoira 0.1 zero 0.3 0.4\nmaa 1 2 3 4\n")
@@ -134,6 +161,18 @@ def test_malformed_upload_shows_the_error(page, tmp_path):
     assert "broken.vec, line 3" in text and "'zero' is not a number" in text, text
     assert "previous source set is kept" in text
     # the sample is still the loaded source
-    assert "fi.10k.vec.gz" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.locator('[data-testid="stSidebar"]').get_by_text("fi.10k.vec.gz").wait_for()
     page.screenshot(path=str(tmp_path / "malformed.png"), full_page=True)
     _no_traceback(page)
+
+
+def test_deep_link_on_a_fresh_server_goes_through_the_app(fresh_server):
+    """A server's very first request for /explore: Streamlit's legacy pages/ mode would run
+    the page alone (no sidebar, no sample); the app must still route through app.py."""
+    for pg in _browser_page(fresh_server + "/explore"):
+        pg.get_by_role("heading", name="Explore").wait_for()
+        side = pg.locator('[data-testid="stSidebar"]')
+        side.get_by_text("fi.10k.vec.gz").wait_for()  # app.py ran: sample loaded, sidebar drawn
+        nav = [t.strip() for t in side.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+        assert any("Data" in t for t in nav) and not any(t.endswith("app") for t in nav), nav
+        _no_traceback(pg)
