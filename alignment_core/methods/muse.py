@@ -55,7 +55,9 @@ Seed pairs (semi-supervised; ``seed_mode``):
 
 Measured on real fi→fr (xling test, 833 queries; ``bench/bench_muse.py``): with 500 seed
 pairs (``replace``), CSLS P@1 goes from 24.5 (Procrustes on the seeds) to 31.5 after the 5
-refinements. With no seed, the fast preset's adversarial stage (seeds 0 and 1, also
+refinements (218 s on a busy 2-core machine); ``augment`` ends at 30.0 in 544 s: its
+adversarial stage raises the criterion (0.49 → 0.52) while P@1 falls (24.5 → 18), and
+refinement recovers. Hence ``replace`` is the default. With no seed, the fast preset's adversarial stage (seeds 0 and 1, also
 doubled to 16 checkpoints) settles on a wrong solution: criterion ≈ 0.41 at P@1 ≈ 0, which
 refinement makes self-consistent (criterion 0.52, P@1 0). A correct mapping scores higher
 (0.63), so the criterion can tell them apart; the adversarial game just does not find
