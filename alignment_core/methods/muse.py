@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -81,7 +81,7 @@ from ..errors import ConfigError
 from ..mapping import apply_mapping, orthogonality_error, procrustes
 from ..retrieval import RULES, Retriever
 from .adversarial import Discriminator, discriminator_step, mapping_gradient, orthogonalize
-from .base import Alignment, IterationEvent, Method, Monitor, refine, unsupervised_criterion
+from .base import Alignment, IterationEvent, Method, Monitor, refine, unsupervised_criterion  # noqa: F401
 
 #: values of the preset-dependent fields (the rest of the config is shared)
 PRESETS: dict[str, dict[str, Any]] = {
