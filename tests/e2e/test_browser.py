@@ -76,23 +76,30 @@ def _serve(tmp_path_factory):
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
-def _browser_page(url):
+@pytest.fixture(scope="module")
+def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium; never `playwright install`)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1100})
-        pg.set_default_timeout(60_000)
-        pg.goto(url)
-        yield pg
-        browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _new_page(browser, url):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1100})
+    pg.set_default_timeout(60_000)
+    pg.goto(url)
+    return pg
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    yield from _browser_page(server + "/")
+def page(browser, server):
+    pg = _new_page(browser, server + "/")
+    yield pg
+    pg.close()
 
 
 def _no_traceback(pg) -> None:
@@ -166,13 +173,14 @@ def _malformed_upload_shows_the_error(page, tmp_path):
     _no_traceback(page)
 
 
-def test_deep_link_on_a_fresh_server_goes_through_the_app(fresh_server):
+def test_deep_link_on_a_fresh_server_goes_through_the_app(browser, fresh_server):
     """A server's very first request for /explore: Streamlit's legacy pages/ mode would run
     the page alone (no sidebar, no sample); the app must still route through app.py."""
-    for pg in _browser_page(fresh_server + "/explore"):
-        pg.get_by_role("heading", name="Explore").wait_for()
-        side = pg.locator('[data-testid="stSidebar"]')
-        side.get_by_text("fi.10k.vec.gz").wait_for()  # app.py ran: sample loaded, sidebar drawn
-        nav = [t.strip() for t in side.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
-        assert any("Data" in t for t in nav) and not any(t.endswith("app") for t in nav), nav
-        _no_traceback(pg)
+    pg = _new_page(browser, fresh_server + "/explore")
+    pg.get_by_role("heading", name="Explore").wait_for()
+    side = pg.locator('[data-testid="stSidebar"]')
+    side.get_by_text("fi.10k.vec.gz").wait_for()  # app.py ran: sample loaded, sidebar drawn
+    nav = [t.strip() for t in side.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+    assert any("Data" in t for t in nav) and not any(t.endswith("app") for t in nav), nav
+    _no_traceback(pg)
+    pg.close()
