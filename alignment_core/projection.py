@@ -28,6 +28,9 @@ from .retrieval import knn, normalize_rows
 
 DEFAULT_NEIGHBORS = 15
 DEFAULT_MIN_DIST = 0.1
+#: optimisation epochs (umap-learn uses 500 below 10,000 points and 200 above; 200 keeps
+#: the map of 2 × 5,000 words well under the 20 s budget with no visible loss)
+DEFAULT_EPOCHS = 200
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def knn_graph(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def umap_2d(x: np.ndarray, n_neighbors: int = DEFAULT_NEIGHBORS, min_dist: float = DEFAULT_MIN_DIST,
-            seed: int | None = 0, n_epochs: int | None = None) -> np.ndarray:
+            seed: int | None = 0, n_epochs: int | None = DEFAULT_EPOCHS) -> np.ndarray:
     """(n, 2) UMAP layout of ``x`` under the cosine metric, k-NN precomputed with faiss.
 
     ``seed`` fixes the layout (umap-learn then runs its optimisation single-threaded);
