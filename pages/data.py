@@ -65,9 +65,10 @@ def _embedding_upload(side: str, label: str) -> None:
         with st.spinner(f"reading {f.name}"):
             loaders.load_set(side, f.getvalue(), f.name, "upload", vocab=vocab)
         st.session_state[f"err_{side}"] = None
-        st.success(f"{f.name} loaded")
     except AlignScopeError as e:
         st.session_state[f"err_{side}"] = str(e)
+    else:
+        st.rerun()  # the sidebar (drawn before the page) shows the new set at once
 
 
 def _dict_upload(which: str, label: str) -> None:
@@ -80,9 +81,10 @@ def _dict_upload(which: str, label: str) -> None:
     try:
         loaders.load_dict(which, f.getvalue(), f.name, "upload")
         st.session_state[f"err_{which}"] = None
-        st.success(f"{f.name} loaded")
     except AlignScopeError as e:
         st.session_state[f"err_{which}"] = str(e)
+    else:
+        st.rerun()
 
 
 c1, c2 = st.columns(2)
