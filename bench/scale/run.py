@@ -62,10 +62,21 @@ def extend(words, vecs, rows: int, seed: int):
     return list(words) + new_words, np.vstack([vecs, new.astype(np.float32)])
 
 
+def _value(v: str):
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--method", default="mini-vec2vec")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="a parameter of the unsupervised method, e.g. max_rows=20000 (repeatable)")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -113,7 +124,8 @@ def main() -> None:
         diag = stage("diagnose_top5k", lambda: diagnose(src, tgt, w=al.w, dictionary=train, n_iso=5000))
     except ImportError as e:  # pragma: no cover
         stages["diagnose_top5k"] = {"error": str(e)}
-    unsup = stage(f"unsupervised_{a.method}", lambda: run_method(make_method(a.method), src, tgt))
+    params = {k: _value(v) for k, v in (item.split("=", 1) for item in a.param)}
+    unsup = stage(f"unsupervised_{a.method}", lambda: run_method(make_method(a.method, **params), src, tgt))
     res_u = stage("evaluate_unsupervised", lambda: evaluate_bli(src, tgt, unsup.w, test, rules=("nn", "csls"),
                                                               per_word=False))
     out = {
@@ -124,6 +136,7 @@ def main() -> None:
         "peak_rss_mb_overall": round(max(v.get("peak_rss_mb", 0) for v in stages.values()), 1),
         "supervised_p@1": {r: res.scores[r]["p@1"] for r in res.scores},
         "unsupervised_method": a.method,
+        "unsupervised_params": params,
         "unsupervised_p@1": {r: res_u.scores[r]["p@1"] for r in res_u.scores},
         "n_queries": res.n_queries,
         "verdict": (diag or {}).get("verdict") if isinstance(diag, dict) else None,
