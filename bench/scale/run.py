@@ -62,15 +62,6 @@ def extend(words, vecs, rows: int, seed: int):
     return list(words) + new_words, np.vstack([vecs, new.astype(np.float32)])
 
 
-def _value(v: str):
-    for conv in (int, float):
-        try:
-            return conv(v)
-        except ValueError:
-            pass
-    return v
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=200_000)
@@ -81,6 +72,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
 
+    from alignment_core.cli import _parse_value
     from alignment_core.dictionary import load_dictionary
     from alignment_core.evaluation import evaluate_bli
     from alignment_core.io import load_embeddings, save_word2vec
@@ -124,7 +116,7 @@ def main() -> None:
         diag = stage("diagnose_top5k", lambda: diagnose(src, tgt, w=al.w, dictionary=train, n_iso=5000))
     except ImportError as e:  # pragma: no cover
         stages["diagnose_top5k"] = {"error": str(e)}
-    params = {k: _value(v) for k, v in (item.split("=", 1) for item in a.param)}
+    params = {k: _parse_value(v) for k, v in (item.split("=", 1) for item in a.param)}
     unsup = stage(f"unsupervised_{a.method}", lambda: run_method(make_method(a.method, **params), src, tgt))
     res_u = stage("evaluate_unsupervised", lambda: evaluate_bli(src, tgt, unsup.w, test, rules=("nn", "csls"),
                                                               per_word=False))

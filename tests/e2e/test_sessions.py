@@ -5,16 +5,11 @@ another's data, and the server's memory returns near its baseline once they clos
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from e2e_support import ARGS, CHROMIUM, serve
 
 from alignment_core.dictionary import load_dictionary
 from alignment_core.io import load_embeddings, save_word2vec
@@ -22,9 +17,6 @@ from alignment_core.runs import RunConfig, execute
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 ROWS = (3000, 4000, 5000, 6000)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -39,36 +31,8 @@ def rss_mb(pid: int) -> float:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = dict(os.environ, ALIGNSCOPE_CACHE=str(tmp_path_factory.mktemp("cache")), MALLOC_MMAP_THRESHOLD_="131072")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 90:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("streamlit did not start in 90 s")
-    yield url, proc
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+    # large arrays are given back to the system when freed, so RSS shows what is held
+    yield from serve(tmp_path_factory, MALLOC_MMAP_THRESHOLD_="131072")
 
 
 @pytest.fixture(scope="module")
