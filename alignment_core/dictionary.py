@@ -10,7 +10,7 @@ mapping by retrieval (``retrieval.Retriever``), in the directions of MUSE
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 

@@ -116,6 +116,19 @@ def unsupervised_criterion(retriever: Retriever, max_rank: int = CRITERION_MAX_R
     return float(cos.mean()), int(len(pairs))
 
 
+def score_mapping(x: np.ndarray, y: np.ndarray, w: np.ndarray, csls_k: int = 10,
+                  monitor: Monitor | None = None) -> tuple[Retriever, dict[str, Any]]:
+    """The Retriever of X Wᵀ against Y and the metrics every method reports for a W:
+    the unsupervised criterion (and its pair count), and P@1 (nn, csls) when monitored."""
+    retr = Retriever(apply_mapping(x, w), y, csls_k=csls_k)
+    crit, n_crit = unsupervised_criterion(retr)
+    metrics: dict[str, Any] = {"criterion": crit, "criterion_pairs": n_crit}
+    if monitor is not None:
+        metrics["p@1_nn"] = monitor.p_at_1(retr, "nn")
+        metrics["p@1_csls"] = monitor.p_at_1(retr, "csls")
+    return retr, metrics
+
+
 class Method:
     """Base class. Subclasses implement ``_fit`` (a generator). Learned state after
     ``fit``: ``alignment_``. While running, ``best_alignment()`` gives the best so far."""
@@ -178,12 +191,8 @@ def refine(method: Method, src: np.ndarray, tgt: np.ndarray, w: np.ndarray, roun
     t0 = time.perf_counter() if t0 is None else t0
     prev_pairs: set[tuple[int, int]] | None = None
     for r in range(rounds + 1):
-        retr = Retriever(apply_mapping(src, w), tgt, csls_k=csls_k)
-        crit, n_crit = unsupervised_criterion(retr)
-        metrics: dict[str, Any] = {"criterion": crit, "criterion_pairs": n_crit}
-        if monitor is not None:
-            metrics["p@1_nn"] = monitor.p_at_1(retr, "nn")
-            metrics["p@1_csls"] = monitor.p_at_1(retr, "csls")
+        retr, metrics = score_mapping(src, tgt, w, csls_k, monitor)
+        crit = metrics["criterion"]
         if select:
             method._offer(crit, w, None if prev_pairs is None else np.asarray(sorted(prev_pairs)), f"{stage} {r}")
         else:

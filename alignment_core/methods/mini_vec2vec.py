@@ -75,7 +75,7 @@ from ..dictionary import DEFAULT_MAX_RANK
 from ..errors import ConfigError
 from ..mapping import apply_mapping, nearest_orthogonal, procrustes
 from ..retrieval import Retriever, knn, normalize_rows
-from .base import Alignment, IterationEvent, Method, Monitor, refine, unsupervised_criterion
+from .base import Alignment, IterationEvent, Method, Monitor, refine, score_mapping
 
 SEED_MODES = ("augment", "replace")
 
@@ -225,13 +225,8 @@ class MiniVec2Vec(Method):
     def _score(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, monitor: Monitor | None,
                label: str) -> dict[str, Any]:
         """Criterion (and P@1 for display) of w; offers w to the best-so-far."""
-        retr = Retriever(apply_mapping(x, w), y)
-        crit, n_crit = unsupervised_criterion(retr)
-        out: dict[str, Any] = {"criterion": crit, "criterion_pairs": n_crit}
-        if monitor is not None:
-            out["p@1_nn"] = monitor.p_at_1(retr, "nn")
-            out["p@1_csls"] = monitor.p_at_1(retr, "csls")
-        self._offer(crit, w, None, label)
+        _, out = score_mapping(x, y, w, monitor=monitor)
+        self._offer(out["criterion"], w, None, label)
         return out
 
     def _fit(self, src, tgt, seed_pairs, monitor):

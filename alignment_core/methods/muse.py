@@ -78,10 +78,10 @@ import numpy as np
 
 from ..dictionary import DEFAULT_MAX_RANK, INDUCTION_MODES
 from ..errors import ConfigError
-from ..mapping import apply_mapping, orthogonality_error, procrustes
-from ..retrieval import RULES, Retriever
+from ..mapping import orthogonality_error, procrustes
+from ..retrieval import RULES
 from .adversarial import Discriminator, discriminator_step, mapping_gradient, orthogonalize
-from .base import Alignment, IterationEvent, Method, Monitor, refine, unsupervised_criterion  # noqa: F401
+from .base import Alignment, IterationEvent, Method, Monitor, refine, score_mapping, unsupervised_criterion  # noqa: F401
 
 #: values of the preset-dependent fields (the rest of the config is shared)
 PRESETS: dict[str, dict[str, Any]] = {
@@ -178,13 +178,7 @@ def _blas_threads(n: int):
 
 def _criterion_metrics(x: np.ndarray, y: np.ndarray, w: np.ndarray, csls_k: int,
                        monitor: Monitor | None) -> dict[str, Any]:
-    retr = Retriever(apply_mapping(x, w), y, csls_k=csls_k)
-    crit, n_crit = unsupervised_criterion(retr)
-    metrics: dict[str, Any] = {"criterion": crit, "criterion_pairs": n_crit}
-    if monitor is not None:
-        metrics["p@1_nn"] = monitor.p_at_1(retr, "nn")
-        metrics["p@1_csls"] = monitor.p_at_1(retr, "csls")
-    return metrics
+    return score_mapping(x, y, w, csls_k, monitor)[1]
 
 
 class Muse(Method):
