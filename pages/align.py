@@ -10,7 +10,7 @@ import streamlit as st
 from alignment_core.errors import AlignScopeError
 from alignment_core.methods import method_classes
 from alignment_core.runs import RunConfig
-from ui import common, figures, layouts, params
+from ui import common, figures, layouts, params, watchdog
 from ui import state as S
 from ui.jobs import AlignJob
 
@@ -117,6 +117,7 @@ else:
                               sd.eval.dictionary if sd.eval else None,
                               animation_dict=(sd.eval or sd.seed).dictionary if (sd.eval or sd.seed) else None
                               ).start()
+            watchdog.watch(sd.job)  # a closed tab's run is cancelled once its session expires
             st.rerun()
         except AlignScopeError as e:
             st.error(str(e), icon=":material/error:")

@@ -10,10 +10,17 @@ stops the method and keeps the best mapping found so far.
 For the teaching map, the thread also projects a few hundred dictionary source
 words through each event's W into a fixed 2-D PCA frame of their translations
 (:mod:`alignment_core.projection`), one frame per iteration.
+
+Both kinds of thread also carry their name at the operating-system level (the first
+15 bytes, e.g. ``alignscope-job-``), so ``top -H``, ``ps -L`` and
+``/proc/<pid>/task/*/comm`` show which server threads are AlignScope's: Python 3.11
+does not pass ``threading.Thread.name`` to the OS. A job whose browser session is gone
+for good is cancelled by :mod:`ui.watchdog`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import sys
 import threading
 import time
@@ -33,6 +40,23 @@ from alignment_core.runs import RunConfig, RunResult, execute
 ANIMATION_WORDS = 300
 #: pairs shown per "entered"/"left" list
 PAIR_SAMPLE = 25
+
+_PR_SET_NAME = 15  # prctl(2) option: the calling thread's name, at most 15 bytes
+
+
+def name_os_thread(name: str) -> None:
+    """Set the calling thread's OS-level name (``/proc/self/task/<tid>/comm``) to the
+    first 15 bytes of ``name``, with ``prctl(PR_SET_NAME)``. Linux only; a no-op (never an
+    error) elsewhere or if the call fails. Beware: threads the calling thread creates
+    inherit the name, so a process-wide pool first used in a job (scipy's OpenBLAS
+    workers, the core's ``alignscope-exp`` executor) keeps ``alignscope-job-`` after the
+    job has ended; identify the job's own thread by its id (``thread.native_id``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NAME, name.encode("utf-8", "replace")[:15], 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass
@@ -70,6 +94,7 @@ class AlignJob:
         self.frame_targets: np.ndarray | None = None
         self.status = "pending"          # pending | running | done | cancelled | error
         self.error: str | None = None
+        self.abandoned = False            # cancelled because its session is gone (ui.watchdog)
         self.result: RunResult | None = None
         self.baseline = None
         self.baseline_note = ""
@@ -88,6 +113,12 @@ class AlignJob:
         return self
 
     def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def abandon(self) -> None:
+        """Cancel a run nobody can see any more (its session is gone): stop at the next
+        step and skip the extras computed only for the page (baseline, word inspector)."""
+        self.abandoned = True
         self.cancel_event.set()
 
     @property
@@ -156,6 +187,7 @@ class AlignJob:
                 self._frame_labels.append("final" if ev.message == "final check" else f"{ev.stage} {ev.step}")
 
     def _run(self) -> None:
+        name_os_thread(self.thread.name)
         try:
             try:
                 self._prepare_animation()
@@ -164,6 +196,9 @@ class AlignJob:
                 self._anim = None
             self.result = execute(self.config, self._src, self._tgt, self._seed_dict, self._eval_dict,
                                   on_event=self._on_event, cancel=self.cancel_event)
+            if self.abandoned:
+                self.status = "cancelled"
+                return
             if self._eval_dict is not None:
                 r = self.result
                 if r.src.dim == r.tgt.dim:
@@ -233,6 +268,7 @@ class Task:
         return not self.thread.is_alive()
 
     def _run(self) -> None:
+        name_os_thread(self.thread.name)
         try:
             self.result = self._fn(self._progress)
             self.status = "done"

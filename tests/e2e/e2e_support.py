@@ -25,17 +25,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(tmp_path_factory, **env_extra: str):
-    """Generator for fixtures: start the app, yield ``(url, process)``, stop it, and
-    fail if the server log holds a traceback."""
+def serve(tmp_path_factory, server_args: tuple[str, ...] = (), **env_extra: str):
+    """Generator for fixtures: start the app (with extra ``streamlit run`` options such
+    as ``("--server.maxUploadSize", "50")``), yield ``(url, process)``, stop it, and fail
+    if the server log holds a traceback. The log's path is ``process.log_path``."""
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     env = dict(os.environ, ALIGNSCOPE_CACHE=str(tmp_path_factory.mktemp("cache")), **env_extra)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
+             "--server.address", "127.0.0.1", "--server.headless", "true", *server_args],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    proc.log_path = log
     url = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < 90:
