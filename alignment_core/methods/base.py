@@ -28,7 +28,7 @@ import numpy as np
 from ..dictionary import DEFAULT_MAX_RANK, induce_pairs
 from ..embeddings import Embeddings
 from ..mapping import apply_mapping, procrustes
-from ..retrieval import Retriever
+from ..retrieval import Retriever, knn, normalize_rows
 
 #: MUSE's unsupervised validation criterion: 10k most frequent source words, CSLS S2T
 CRITERION_MAX_RANK = 10_000
@@ -101,7 +101,16 @@ class Monitor:
 
     def p_at_1(self, retriever: Retriever, rule: str) -> float:
         _, ids = retriever.search(self.rows, k=1, rule=rule)
-        hits = sum(1 for g, i in zip(self.gold, ids[:, 0].tolist()) if i in g)
+        return self._hits(ids[:, 0])
+
+    def p_at_1_nn(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+        """NN P@1 of the mapping ``w`` (mapped = x Wᵀ), mapping only the monitored rows:
+        the cheap number a method can report at every step."""
+        _, ids = knn(normalize_rows(apply_mapping(x[self.rows], w)), normalize_rows(y), 1)
+        return self._hits(ids[:, 0])
+
+    def _hits(self, top1: np.ndarray) -> float:
+        hits = sum(1 for g, i in zip(self.gold, top1.tolist()) if i in g)
         return 100.0 * hits / len(self.gold)
 
 

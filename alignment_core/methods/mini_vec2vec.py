@@ -74,7 +74,7 @@ import numpy as np
 from ..dictionary import DEFAULT_MAX_RANK
 from ..errors import ConfigError
 from ..mapping import apply_mapping, nearest_orthogonal, procrustes
-from ..retrieval import Retriever, knn, normalize_rows
+from ..retrieval import knn, normalize_rows
 from .base import Alignment, IterationEvent, Method, Monitor, refine, score_mapping
 
 SEED_MODES = ("augment", "replace")
@@ -321,7 +321,7 @@ class MiniVec2Vec(Method):
             if last or (cfg.criterion_every and (it + 1) % cfg.criterion_every == 0):
                 metrics.update(self._score(x, y, w, monitor, f"{tag}: refine-1 {it + 1}"))
             elif monitor is not None:
-                metrics["p@1_nn"] = monitor.p_at_1(Retriever(apply_mapping(x, w), y), "nn")
+                metrics["p@1_nn"] = monitor.p_at_1_nn(x, y, w)
             yield self._record(IterationEvent("refine-1", it + 1, T, metrics, time.perf_counter() - t0, w=w,
                                               message=f"{tag}: Procrustes on the mean of {cfg.refine1_k} "
                                                       f"nearest targets of {len(rows)} sampled rows"))

@@ -17,7 +17,7 @@ import numpy as np
 from ..dictionary import DEFAULT_MAX_RANK, INDUCTION_MODES
 from ..errors import ConfigError
 from ..mapping import least_squares, procrustes
-from ..retrieval import RULES, Retriever
+from ..retrieval import RULES
 from .base import Alignment, IterationEvent, Method, refine
 
 
@@ -58,7 +58,7 @@ class Procrustes(Method):
         w = solve(x[seed_pairs[:, 0]], y[seed_pairs[:, 1]])
         metrics = {"dict_size": int(len(seed_pairs))}
         if monitor is not None:
-            metrics["p@1_nn"] = monitor.p_at_1(Retriever(x @ w.T, y), "nn")
+            metrics["p@1_nn"] = monitor.p_at_1_nn(x, y, w)
         self._best = (float("-inf"), w, seed_pairs, "procrustes")
         yield self._record(IterationEvent("procrustes", 1, 1, metrics, time.perf_counter() - t0, w=w,
                                           pairs=seed_pairs, message="solved on the seed dictionary"))
