@@ -99,6 +99,10 @@ else:
     seeds = int(n_seed) if seed_mode == "N pairs" else seed_mode
     if seed_mode in ("all", "N pairs") and sd.seed is None:
         st.warning("No seed dictionary is loaded (Data page): choose identical strings, or load one.")
+    if seed_mode == "none":
+        st.caption("Fully unsupervised runs can settle on a wrong solution when the two spaces are far "
+                   "from isomorphic (on the Finnish–French data here both methods end near P@1 0; the "
+                   "Diagnostics page predicts it). Identical strings or a few hundred seed pairs fix that.")
     if sd.eval is None:
         st.caption("No evaluation dictionary: the run will not report precision.")
 
