@@ -99,6 +99,15 @@ class Monitor:
         rows = np.fromiter(golds.keys(), dtype=np.int64)
         return cls(rows, [golds[r] for r in rows.tolist()])
 
+    def restricted(self, rows_x: int, rows_y: int) -> "Monitor | None":
+        """The queries (and gold targets) within the first ``rows_x`` source and ``rows_y``
+        target rows: what a method fitted on the most frequent rows only can display."""
+        keep = [(r, {t for t in g if t < rows_y}) for r, g in zip(self.rows.tolist(), self.gold) if r < rows_x]
+        keep = [(r, g) for r, g in keep if g]
+        if not keep:
+            return None
+        return Monitor(np.asarray([r for r, _ in keep], np.int64), [g for _, g in keep])
+
     def p_at_1(self, retriever: Retriever, rule: str) -> float:
         _, ids = retriever.search(self.rows, k=1, rule=rule)
         return self._hits(ids[:, 0])

@@ -196,15 +196,6 @@ def _with_seeds(xa: np.ndarray, ya: np.ndarray, x: np.ndarray, y: np.ndarray,
     return np.concatenate([xa, x[seeds[:, 0]]]), np.concatenate([ya, y[seeds[:, 1]]])
 
 
-def _restricted(monitor: Monitor, rows_x: int, rows_y: int) -> Monitor | None:
-    """The monitor's queries that fall within the fitted head rows (display only)."""
-    keep = [(r, {t for t in g if t < rows_y}) for r, g in zip(monitor.rows.tolist(), monitor.gold) if r < rows_x]
-    keep = [(r, g) for r, g in keep if g]
-    if not keep:
-        return None
-    return Monitor(np.asarray([r for r, _ in keep], np.int64), [g for _, g in keep])
-
-
 # --------------------------------------------------------------------------- the method
 
 
@@ -251,7 +242,7 @@ class MiniVec2Vec(Method):
                 raise ConfigError(f"mini-vec2vec: no seed pair falls within max_rows = {cfg.max_rows}")
 
         if monitor is not None and (rows_x < n_x or rows_y < n_y):
-            monitor = _restricted(monitor, rows_x, rows_y)
+            monitor = monitor.restricted(rows_x, rows_y)
         for r in range(cfg.restarts):
             rng = np.random.default_rng([cfg.seed, r])
             w = yield from self._pipeline(x, y, seeds, monitor, rng, r, t0)

@@ -81,7 +81,7 @@ from ..errors import ConfigError
 from ..mapping import orthogonality_error, procrustes
 from ..retrieval import RULES
 from .adversarial import Discriminator, discriminator_step, mapping_gradient, orthogonalize
-from .base import Alignment, IterationEvent, Method, Monitor, refine, score_mapping, unsupervised_criterion  # noqa: F401
+from .base import Alignment, IterationEvent, Method, Monitor, refine, score_mapping
 
 #: values of the preset-dependent fields (the rest of the config is shared)
 PRESETS: dict[str, dict[str, Any]] = {
@@ -123,6 +123,9 @@ class MuseConfig:
     refine_rule: str = "csls"
     refine_max_rank: int = DEFAULT_MAX_RANK
     csls_k: int = 10
+    # the most frequent rows of each side used by the criterion, the refinement and the
+    # induced dictionary (None = all); the adversarial stage samples dis_most_frequent rows
+    max_rows: int | None = None
     # seeds
     seed_mode: str = "replace"
     # BLAS threads inside the adversarial loop (0 = the library's default). Its matmuls are
@@ -141,6 +144,8 @@ class MuseConfig:
         for name in ("epoch_size", "batch_size", "dis_hidden", "dis_layers", "csls_k", "refine_max_rank"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.max_rows is not None and self.max_rows < 1:
+            raise ConfigError(f"max_rows must be ≥ 1 (or None for all rows), got {self.max_rows}")
         if self.epoch_size < self.batch_size:
             raise ConfigError(f"epoch_size ({self.epoch_size}) must be at least batch_size ({self.batch_size})")
         if not 0 <= self.dis_input_dropout < 1:
@@ -199,7 +204,7 @@ class Muse(Method):
                 "semi-orthogonal map)")
         x, y = src.vectors, tgt.vectors
         rng = np.random.default_rng(cfg.seed)
-        seeds = None
+        seeds = fit_seeds = None
         if seed_pairs is not None and len(seed_pairs):
             seeds = np.asarray(seed_pairs, dtype=np.int64).reshape(-1, 2)
             if (seeds < 0).any() or seeds[:, 0].max() >= len(x) or seeds[:, 1].max() >= len(y):
@@ -209,26 +214,35 @@ class Muse(Method):
         else:
             w0 = np.eye(src.dim, dtype=np.float32)
             how = "identity"
-        metrics = _criterion_metrics(x, y, w0, cfg.csls_k, monitor)
+        # the rows the criterion, the refinement and the induced dictionary see
+        rows_x = len(x) if cfg.max_rows is None else min(cfg.max_rows, len(x))
+        rows_y = len(y) if cfg.max_rows is None else min(cfg.max_rows, len(y))
+        xf, yf = x[:rows_x], y[:rows_y]
+        if seeds is not None:
+            fit_seeds = seeds[(seeds[:, 0] < rows_x) & (seeds[:, 1] < rows_y)]
+        if monitor is not None and (rows_x < len(x) or rows_y < len(y)):
+            monitor = monitor.restricted(rows_x, rows_y)
+        metrics = _criterion_metrics(xf, yf, w0, cfg.csls_k, monitor)
         if seeds is not None:
             metrics["dict_size"] = int(len(seeds))
         self._offer(metrics["criterion"], w0, seeds, "init")
         yield self._record(IterationEvent("init", 0, 0, metrics, time.perf_counter() - t0, w=w0, pairs=seeds,
                                           message=f"start: {how}"))
         if cfg.n_epochs > 0 and (seeds is None or cfg.seed_mode == "augment"):
-            yield from self._adversarial(x, y, w0, rng, monitor, t0)
+            yield from self._adversarial(x, y, xf, yf, w0, rng, monitor, t0)
         w_start = self._best[1]
-        yield from refine(self, x, y, w_start, cfg.refinements, mode=cfg.refine_mode, rule=cfg.refine_rule,
+        yield from refine(self, xf, yf, w_start, cfg.refinements, mode=cfg.refine_mode, rule=cfg.refine_rule,
                           max_rank=cfg.refine_max_rank, csls_k=cfg.csls_k, monitor=monitor, t0=t0,
-                          extra_pairs=seeds)
+                          extra_pairs=fit_seeds)
         best = self.best_alignment()
         if best.induced.shape[0] == 0 and seeds is not None:
             best.induced = seeds
         return best
 
-    def _adversarial(self, x: np.ndarray, y: np.ndarray, w0: np.ndarray, rng: np.random.Generator,
-                     monitor: Monitor | None, t0: float):
-        """The adversarial stage; yields progress events and one event per epoch."""
+    def _adversarial(self, x: np.ndarray, y: np.ndarray, xf: np.ndarray, yf: np.ndarray, w0: np.ndarray,
+                     rng: np.random.Generator, monitor: Monitor | None, t0: float):
+        """The adversarial stage on (x, y); the criterion of each epoch on (xf, yf), the
+        rows the refinement sees. Yields progress events and one event per epoch."""
         cfg: MuseConfig = self.config
         d = x.shape[1]
         disc = Discriminator(d, cfg.dis_hidden, cfg.dis_layers, cfg.dis_input_dropout, cfg.dis_leaky, rng)
@@ -270,7 +284,7 @@ class Muse(Method):
                     yield self._record(IterationEvent("adversarial-progress", epoch * steps + done, total_steps,
                                                       m, time.perf_counter() - t0,
                                                       message=f"epoch {epoch + 1}: {done}/{steps} mapping steps"))
-            metrics = _criterion_metrics(x, y, w, cfg.csls_k, monitor)
+            metrics = _criterion_metrics(xf, yf, w, cfg.csls_k, monitor)
             crit = metrics["criterion"]
             kept = self._offer(crit, w, None, f"adversarial epoch {epoch + 1}")
             metrics.update({"dis_loss": float(np.mean(dl)) if dl else 0.0,

@@ -11,6 +11,7 @@ from alignment_core.embeddings import Embeddings
 from alignment_core.errors import ConfigError
 from alignment_core.evaluation import evaluate_bli
 from alignment_core.methods import make_config, make_method, run_method
+from alignment_core.methods.base import Monitor
 from alignment_core.methods.adversarial import (Discriminator, bce_with_logits, discriminator_step,
                                                 mapping_gradient, orthogonalize)
 from alignment_core.methods.muse import PRESETS, Muse, MuseConfig
@@ -230,3 +231,21 @@ def test_seed_modes_replace_skips_and_augment_runs_the_adversarial_stage():
     assert sum(e.stage == "adversarial" for e in aug.fit(a, b, seeds)) == 2
     with pytest.raises(ConfigError, match="seed_pairs"):
         list(Muse(MuseConfig(**TINY)).fit(a, b, np.array([[0, 10_000]])))
+
+
+def test_max_rows_limits_the_criterion_refinement_and_dictionary_to_frequent_rows():
+    a, b = _toy()
+    seeds = np.stack([np.arange(0, 200, 4), np.arange(0, 200, 4)], axis=1)
+    mon_pairs = np.stack([np.arange(200), np.arange(200)], axis=1)
+    m = Muse(MuseConfig(**TINY, max_rows=120))
+    al = run_method(m, a, b, seed_pairs=seeds, monitor=Monitor.from_pairs(mon_pairs))
+    assert al.induced.shape[0] > 0
+    assert al.induced[:, 0].max() < 120 and al.induced[:, 1].max() < 120
+    assert al.w.shape == (a.dim, b.dim)  # W still maps every row
+    # the criterion translates only the fitted rows (and the monitor did not fail on rows beyond)
+    assert "p@1_csls" in m._history[0]
+    full = Muse(MuseConfig(**TINY))
+    run_method(full, a, b, seed_pairs=seeds)
+    assert m._history[0]["criterion_pairs"] <= 120 < full._history[0]["criterion_pairs"]
+    with pytest.raises(ConfigError, match="max_rows"):
+        MuseConfig(max_rows=0)
