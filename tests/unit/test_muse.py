@@ -11,9 +11,9 @@ from alignment_core.embeddings import Embeddings
 from alignment_core.errors import ConfigError
 from alignment_core.evaluation import evaluate_bli
 from alignment_core.methods import make_config, make_method, run_method
-from alignment_core.methods.base import Monitor
 from alignment_core.methods.adversarial import (Discriminator, bce_with_logits, discriminator_step,
                                                 mapping_gradient, orthogonalize)
+from alignment_core.methods.base import Monitor
 from alignment_core.methods.muse import PRESETS, Muse, MuseConfig
 from alignment_core.methods.procrustes import Procrustes
 from alignment_core.synthetic import rotated_copy
