@@ -12,6 +12,7 @@ import dataclasses
 import streamlit as st
 
 from alignment_core.dictionary import INDUCTION_MODES
+from alignment_core.methods.muse import PRESETS
 from alignment_core.retrieval import RULES
 
 MAIN = {
@@ -25,7 +26,7 @@ CHOICES = {
     "rule": list(RULES),
     "refine_rule": list(RULES),
     "solver": ["orthogonal", "lstsq"],
-    "preset": ["fast", "paper"],
+    "preset": list(PRESETS),
     "seed_mode": ["replace", "augment"],
 }
 HIDDEN = {"seed"}  # the run's seed is set once for every method
@@ -49,6 +50,10 @@ def _widget(name: str, default, key: str, help_text: str | None = None, kind: st
         v = st.number_input(label, value=None, step=1 if "int" in kind else None, key=key,
                             placeholder="preset", help=help_text)
         return None if v is None else (int(v) if "int" in kind else float(v))
+    if name in CHOICES and default is None:
+        # None = "from the preset"
+        v = st.selectbox(label, ["preset", *CHOICES[name]], key=key, help=help_text)
+        return None if v == "preset" else v
     if name in CHOICES and isinstance(default, str):
         opts = CHOICES[name] if default in CHOICES[name] else [default, *CHOICES[name]]
         return st.selectbox(label, opts, index=opts.index(default), key=key, help=help_text)

@@ -86,9 +86,14 @@ from .base import Alignment, IterationEvent, Method, Monitor, refine, score_mapp
 #: values of the preset-dependent fields (the rest of the config is shared)
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(n_epochs=5, epoch_size=1_000_000, batch_size=32, dis_steps=5, dis_hidden=2048,
-                  dis_most_frequent=75_000, report_every=1000, dis_lr=0.1, map_lr=0.1, map_beta=0.001),
+                  dis_most_frequent=75_000, report_every=1000, dis_lr=0.1, map_lr=0.1, map_beta=0.001,
+                  refinements=5, refine_mode="S2T", max_rows=0),
     "fast": dict(n_epochs=8, epoch_size=32_000, batch_size=128, dis_steps=2, dis_hidden=512,
-                 dis_most_frequent=20_000, report_every=125, dis_lr=0.4, map_lr=0.4, map_beta=0.01),
+                 dis_most_frequent=20_000, report_every=125, dis_lr=0.4, map_lr=0.4, map_beta=0.01,
+                 refinements=5, refine_mode="S2T", max_rows=0),
+    "small": dict(n_epochs=5, epoch_size=128_000, batch_size=32, dis_steps=5, dis_hidden=128,
+                  dis_most_frequent=75_000, report_every=1000, dis_lr=0.1, map_lr=0.1, map_beta=0.001,
+                  refinements=15, refine_mode="S2T&T2S", max_rows=15_000),
 }
 SEED_MODES = ("replace", "augment")
 
@@ -118,14 +123,18 @@ class MuseConfig:
     lr_shrink: float = 0.5
     min_lr: float = 1e-6
     # refinement
-    refinements: int = 5
-    refine_mode: str = "S2T"
+    refinements: int | None = None         # (None → from the preset)
+    refine_mode: str | None = None
     refine_rule: str = "csls"
     refine_max_rank: int = DEFAULT_MAX_RANK
     csls_k: int = 10
     # the most frequent rows of each side used by the criterion, the refinement and the
-    # induced dictionary (None = all); the adversarial stage samples dis_most_frequent rows
+    # induced dictionary (0 = all; None → from the preset); the adversarial stage samples
+    # dis_most_frequent rows
     max_rows: int | None = None
+    # independent adversarial runs (different random streams), each refined; the best W
+    # by the unsupervised criterion is kept
+    restarts: int = 1
     # seeds
     seed_mode: str = "replace"
     # BLAS threads inside the adversarial loop (0 = the library's default). Its matmuls are
@@ -144,8 +153,10 @@ class MuseConfig:
         for name in ("epoch_size", "batch_size", "dis_hidden", "dis_layers", "csls_k", "refine_max_rank"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be ≥ 1, got {getattr(self, name)}")
-        if self.max_rows is not None and self.max_rows < 1:
-            raise ConfigError(f"max_rows must be ≥ 1 (or None for all rows), got {self.max_rows}")
+        if self.max_rows < 0:
+            raise ConfigError(f"max_rows must be ≥ 0 (0 = all rows), got {self.max_rows}")
+        if self.restarts < 1:
+            raise ConfigError(f"restarts must be ≥ 1, got {self.restarts}")
         if self.epoch_size < self.batch_size:
             raise ConfigError(f"epoch_size ({self.epoch_size}) must be at least batch_size ({self.batch_size})")
         if not 0 <= self.dis_input_dropout < 1:
@@ -215,8 +226,8 @@ class Muse(Method):
             w0 = np.eye(src.dim, dtype=np.float32)
             how = "identity"
         # the rows the criterion, the refinement and the induced dictionary see
-        rows_x = len(x) if cfg.max_rows is None else min(cfg.max_rows, len(x))
-        rows_y = len(y) if cfg.max_rows is None else min(cfg.max_rows, len(y))
+        rows_x = len(x) if not cfg.max_rows else min(cfg.max_rows, len(x))
+        rows_y = len(y) if not cfg.max_rows else min(cfg.max_rows, len(y))
         xf, yf = x[:rows_x], y[:rows_y]
         if seeds is not None:
             fit_seeds = seeds[(seeds[:, 0] < rows_x) & (seeds[:, 1] < rows_y)]
@@ -228,21 +239,29 @@ class Muse(Method):
         self._offer(metrics["criterion"], w0, seeds, "init")
         yield self._record(IterationEvent("init", 0, 0, metrics, time.perf_counter() - t0, w=w0, pairs=seeds,
                                           message=f"start: {how}"))
-        if cfg.n_epochs > 0 and (seeds is None or cfg.seed_mode == "augment"):
-            yield from self._adversarial(x, y, xf, yf, w0, rng, monitor, t0)
-        w_start = self._best[1]
-        yield from refine(self, xf, yf, w_start, cfg.refinements, mode=cfg.refine_mode, rule=cfg.refine_rule,
-                          max_rank=cfg.refine_max_rank, csls_k=cfg.csls_k, monitor=monitor, t0=t0,
-                          extra_pairs=fit_seeds)
+        adversarial = cfg.n_epochs > 0 and (seeds is None or cfg.seed_mode == "augment")
+        for r in range(cfg.restarts if adversarial else 1):
+            if r > 0:
+                rng = np.random.default_rng([cfg.seed, r])
+            if adversarial:
+                w_start = yield from self._adversarial(x, y, xf, yf, w0, rng, monitor, t0,
+                                                       f"restart {r + 1}/{cfg.restarts}: " if cfg.restarts > 1 else "")
+            else:
+                w_start = w0
+            yield from refine(self, xf, yf, w_start, cfg.refinements, mode=cfg.refine_mode,
+                              rule=cfg.refine_rule, max_rank=cfg.refine_max_rank, csls_k=cfg.csls_k,
+                              monitor=monitor, t0=t0, extra_pairs=fit_seeds,
+                              stage="refinement" if cfg.restarts == 1 else f"refinement r{r + 1}")
         best = self.best_alignment()
         if best.induced.shape[0] == 0 and seeds is not None:
             best.induced = seeds
         return best
 
     def _adversarial(self, x: np.ndarray, y: np.ndarray, xf: np.ndarray, yf: np.ndarray, w0: np.ndarray,
-                     rng: np.random.Generator, monitor: Monitor | None, t0: float):
+                     rng: np.random.Generator, monitor: Monitor | None, t0: float, tag: str = ""):
         """The adversarial stage on (x, y); the criterion of each epoch on (xf, yf), the
-        rows the refinement sees. Yields progress events and one event per epoch."""
+        rows the refinement sees. Yields progress events and one event per epoch; returns
+        this stage's best W by the criterion (the start of its refinement)."""
         cfg: MuseConfig = self.config
         d = x.shape[1]
         disc = Discriminator(d, cfg.dis_hidden, cfg.dis_layers, cfg.dis_input_dropout, cfg.dis_leaky, rng)
@@ -252,6 +271,7 @@ class Muse(Method):
         w = np.array(w0, dtype=np.float32)
         map_lr = cfg.map_lr
         best_valid, decrease_lr = -np.inf, False
+        stage_best = np.array(w0, dtype=np.float32)
         steps = cfg.steps_per_epoch
         total_steps = steps * cfg.n_epochs
         for epoch in range(cfg.n_epochs):
@@ -283,10 +303,12 @@ class Muse(Method):
                          "orthogonality_error": orthogonality_error(w), "epoch": epoch + 1, "epoch_step": done}
                     yield self._record(IterationEvent("adversarial-progress", epoch * steps + done, total_steps,
                                                       m, time.perf_counter() - t0,
-                                                      message=f"epoch {epoch + 1}: {done}/{steps} mapping steps"))
+                                                      message=f"{tag}epoch {epoch + 1}: {done}/{steps} mapping steps"))
             metrics = _criterion_metrics(xf, yf, w, cfg.csls_k, monitor)
             crit = metrics["criterion"]
-            kept = self._offer(crit, w, None, f"adversarial epoch {epoch + 1}")
+            kept = self._offer(crit, w, None, f"{tag}adversarial epoch {epoch + 1}")
+            if crit > best_valid:
+                stage_best = w.copy()
             metrics.update({"dis_loss": float(np.mean(dl)) if dl else 0.0,
                             "dis_acc": float(np.mean(da)) if da else 0.0,
                             "map_loss": float(np.mean(ml)), "map_lr": map_lr,
@@ -294,7 +316,7 @@ class Muse(Method):
                             "orthogonality_error": orthogonality_error(w), "best": kept})
             yield self._record(IterationEvent("adversarial", epoch + 1, cfg.n_epochs, metrics,
                                               time.perf_counter() - t0, w=w.copy(),
-                                              message=f"epoch {epoch + 1}: criterion {crit:.4f}"
+                                              message=f"{tag}epoch {epoch + 1}: criterion {crit:.4f}"
                                                       + (" (best)" if kept else "")))
             # learning-rate schedule of the reference (trainer.update_lr)
             best_valid = max(best_valid, crit)
@@ -305,7 +327,7 @@ class Muse(Method):
                 decrease_lr = True
             if map_lr < cfg.min_lr:
                 break
-        return None
+        return stage_best
 
 
 __all__ = ["Muse", "MuseConfig", "PRESETS", "SEED_MODES", "Alignment"]

@@ -248,4 +248,4 @@ def test_max_rows_limits_the_criterion_refinement_and_dictionary_to_frequent_row
     run_method(full, a, b, seed_pairs=seeds)
     assert m._history[0]["criterion_pairs"] <= 120 < full._history[0]["criterion_pairs"]
     with pytest.raises(ConfigError, match="max_rows"):
-        MuseConfig(max_rows=0)
+        MuseConfig(max_rows=-1)
