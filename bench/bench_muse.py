@@ -12,6 +12,9 @@ Cases (each in its own subprocess, so ``ru_maxrss`` is that case's peak):
   fast run (adversarial + 5 refinements, or seeds) on fi (50k) → fr (20k), with NN and
   CSLS P@1 on ``xling/fi-fr.test.freq.2k.txt``; the supervised Procrustes level of the
   same 500 pairs for comparison.
+- ``small-fi-fr-noseed``: the ``small`` preset (the one that aligns fi→fr without a seed,
+  for some random seeds: see ``alignment_core/methods/muse.py``) on fi (50k) → fr (20k);
+  ``--seed 1`` is a success, ``--seed 0`` a wrong basin.
 - ``fast-synthetic``: the fast run on French (8k) against a rotated, noised, row-shuffled
   copy with 80 % overlap; P@1 on the true pairs.
 
@@ -30,8 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ALIGNSCOPE_SHARED_DATA", ROOT.parent / "shared" / "data"))
-CASES = ("paper-adversarial", "fast-adversarial-20k", "fast-fi-fr-noseed", "fast-fi-fr-500-replace",
-         "fast-fi-fr-500-augment", "fast-synthetic")
+CASES = ("paper-adversarial", "fast-adversarial-20k", "fast-fi-fr-noseed", "small-fi-fr-noseed",
+         "fast-fi-fr-500-replace", "fast-fi-fr-500-augment", "fast-synthetic")
 
 
 def _peak_mb() -> float:
@@ -106,7 +109,7 @@ def case_fast_adversarial_20k(seed: int) -> dict:
             "peak_rss_mb": _peak_mb()}
 
 
-def _fi_fr_run(seed: int, n_seeds: int, seed_mode: str) -> dict:
+def _fi_fr_run(seed: int, n_seeds: int, seed_mode: str, preset: str = "fast") -> dict:
     from alignment_core.evaluation import evaluate_bli
     from alignment_core.methods import Monitor, run_method
     from alignment_core.methods.muse import Muse, MuseConfig
@@ -116,10 +119,10 @@ def _fi_fr_run(seed: int, n_seeds: int, seed_mode: str) -> dict:
     test = _dict("xling/fi-fr.test.freq.2k.txt")
     seeds = _dict("xling/fi-fr.train.freq.500.txt").index_pairs(fi, fr) if n_seeds else None
     monitor = Monitor.from_pairs(test.index_pairs(fi, fr))  # display only; never selects
-    cfg = MuseConfig(seed=seed, seed_mode=seed_mode)
+    cfg = MuseConfig(preset=preset, seed=seed, seed_mode=seed_mode)
     al, events, total = _drive(Muse(cfg), fi, fr, seeds, monitor)
     res = evaluate_bli(fi, fr, al.w, test, rules=("nn", "csls"), per_word=False)
-    out = {"case": f"fast-fi-fr-{'noseed' if not n_seeds else f'{n_seeds}-{seed_mode}'}", "seed": seed,
+    out = {"case": f"{preset}-fi-fr-{'noseed' if not n_seeds else f'{n_seeds}-{seed_mode}'}", "seed": seed,
            "total_s": round(total, 1), "adversarial_end_s": _stage_end(events, "adversarial"),
            "n_queries": res.n_queries, "p@1_nn": res.scores["nn"]["p@1"], "p@1_csls": res.scores["csls"]["p@1"],
            "best_step": al.best_step, "criterion": round(al.criterion, 4),
@@ -155,6 +158,8 @@ def run_case(case: str, seed: int) -> dict:
         return case_fast_adversarial_20k(seed)
     if case == "fast-fi-fr-noseed":
         return _fi_fr_run(seed, 0, "replace")
+    if case == "small-fi-fr-noseed":
+        return _fi_fr_run(seed, 0, "replace", preset="small")
     if case == "fast-fi-fr-500-replace":
         return _fi_fr_run(seed, 500, "replace")
     if case == "fast-fi-fr-500-augment":
