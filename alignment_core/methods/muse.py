@@ -62,7 +62,8 @@ target vocabulary; 2-core machine shared with other jobs):
 - ``small``, seed 1: adversarial stage ends at criterion 0.470 (CSLS P@1 2.8 among the
   test words within the 15k rows); the refinement climbs round by round (5.1, 8.5, 12.3,
   … 24.4; criterion 0.614); the whole evaluation gives **CSLS P@1 27.97, NN 26.05**, in
-  367 s wall time on the loaded machine. The reference on a GPU reaches ≈ 28.
+  219 s on the quiet machine (114 s adversarial, 15 rounds of ~7 s; peak RSS 403 MB;
+  ``bench/bench_muse.py small-fi-fr-noseed --seed 1``). The reference on a GPU reaches ≈ 28.
 - ``small``, seed 0: the adversarial stage ends in a wrong basin (criterion 0.451, P@1 0);
   refinement makes it self-consistent at criterion 0.509, P@1 ≈ 1. The criterion tells
   the two apart (0.614 against 0.509), so ``restarts`` (independent adversarial runs,

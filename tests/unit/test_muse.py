@@ -129,8 +129,14 @@ def test_presets_fill_unset_fields_and_overrides_win():
     assert paper.steps_per_epoch == 31_250
     assert MuseConfig.from_preset("paper", dis_hidden=64).dis_hidden == 64
     assert make_config("muse", preset="paper").dis_hidden == 2048
+    small = MuseConfig.from_preset("small")
+    assert (small.dis_hidden, small.batch_size, small.dis_steps, small.map_lr, small.map_beta,
+            small.steps_per_epoch * small.n_epochs) == (128, 32, 5, 0.1, 0.001, 20_000)
+    assert (small.refinements, small.refine_mode, small.max_rows) == (15, "S2T&T2S", 15_000)
+    assert (fast.refinements, fast.refine_mode, fast.max_rows) == (5, "S2T", 0)
+    assert MuseConfig.from_preset("small", refinements=2).refinements == 2
     for bad in (dict(preset="huge"), dict(seed_mode="mix"), dict(batch_size=0), dict(refine_rule="x"),
-                dict(epoch_size=10, batch_size=32)):
+                dict(epoch_size=10, batch_size=32), dict(restarts=0)):
         with pytest.raises(ConfigError):
             MuseConfig(**bad)
 
@@ -249,3 +255,18 @@ def test_max_rows_limits_the_criterion_refinement_and_dictionary_to_frequent_row
     assert m._history[0]["criterion_pairs"] <= 120 < full._history[0]["criterion_pairs"]
     with pytest.raises(ConfigError, match="max_rows"):
         MuseConfig(max_rows=-1)
+
+
+def test_restarts_run_independent_games_and_keep_the_best_by_criterion():
+    a, b = _toy()
+    m = Muse(MuseConfig(**TINY, restarts=2))
+    evs = list(m.fit(a, b))
+    assert sum(e.stage == "adversarial" for e in evs) == 4
+    assert {e.stage for e in evs if e.stage.startswith("refinement")} == {"refinement r1", "refinement r2"}
+    assert any(e.message.startswith("restart 2/2") for e in evs if e.stage == "adversarial")
+    best = m.best_alignment()
+    assert best.criterion == max(e["criterion"] for e in m._history if "criterion" in e)
+    # the first restart is the single run with the same seed
+    one = Muse(MuseConfig(**TINY))
+    first = [e.to_dict()["criterion"] for e in one.fit(a, b) if e.stage == "adversarial"]
+    assert first == [e.metrics["criterion"] for e in evs if e.stage == "adversarial"][:2]
