@@ -270,11 +270,12 @@ class Muse(Method):
         for r in range(cfg.restarts if adversarial else 1):
             if r > 0:
                 rng = np.random.default_rng([cfg.seed, r])
+            w_start = w0
             if adversarial:
                 w_start = yield from self._adversarial(x, y, xf, yf, w0, rng, monitor, t0,
                                                        f"restart {r + 1}/{cfg.restarts}: " if cfg.restarts > 1 else "")
-            else:
-                w_start = w0
+            if cfg.restarts == 1:
+                w_start = self._best[1]  # the best so far, the start W included (as the reference)
             yield from refine(self, xf, yf, w_start, cfg.refinements, mode=cfg.refine_mode,
                               rule=cfg.refine_rule, max_rank=cfg.refine_max_rank, csls_k=cfg.csls_k,
                               monitor=monitor, t0=t0, extra_pairs=fit_seeds,
