@@ -48,33 +48,29 @@ given explicitly overrides it):
 
 - ``small``: the reference game (batch 32 (+32), 5 discriminator steps per mapping step,
   learning rates 0.1, β = 0.001, every word sampled) with a discriminator of 128 hidden
-  units: a mapping step costs 6.4 ms on one core instead of 325 ms, so 20,000 mapping
-  steps (5 epochs of 128,000 samples, 640k samples in all, about 2/3 of one reference
-  epoch) take about 2 minutes. Then 15 refinement rounds with mutual (S2T&T2S) CSLS
-  dictionaries, with the criterion, CSLS statistics and dictionary on the 15,000 most
-  frequent rows of each side (``max_rows``; W still maps every row): one round costs a
-  third of a whole-vocabulary round, and from a rough start the dictionary needs ~10
-  rounds to climb. This is the preset that aligns real fi→fr without any seed (below).
+  units: a mapping step costs 6.4 ms on one core instead of 325 ms, so 32,000 mapping
+  steps (8 epochs of 128,000 samples, about one reference epoch) take about 3 minutes.
+  Then 15 refinement rounds with mutual (S2T&T2S) CSLS dictionaries, with the criterion,
+  CSLS statistics and dictionary on the 15,000 most frequent rows of each side
+  (``max_rows``; W still maps every row): one round costs a third of a whole-vocabulary
+  round, and from a rough start the dictionary needs ~10 rounds to climb. This is the
+  preset that aligns real fi→fr without any seed (below).
 
-Measured with no seed on real fi→fr (``renorm,center,renorm``, xling test, whole 20k
-target vocabulary; 2-core machine shared with other jobs):
+Measured with no seed on real fi→fr (``renorm,center,renorm``, xling test, 833 queries,
+whole 20k target vocabulary; 2-core machine, ``bench/bench_muse.py small-fi-fr-noseed``):
 
-- ``small``, seed 1: adversarial stage ends at criterion 0.470 (CSLS P@1 2.8 among the
-  test words within the 15k rows); the refinement climbs round by round (5.1, 8.5, 12.3,
-  … 24.4; criterion 0.614); the whole evaluation gives **CSLS P@1 27.97, NN 26.05**, in
-  219 s on the quiet machine (114 s adversarial, 15 rounds of ~7 s; peak RSS 403 MB;
-  ``bench/bench_muse.py small-fi-fr-noseed --seed 1``). The reference on a GPU reaches ≈ 28.
-- ``small``, seeds 0 and 2: the adversarial stage ends in a wrong basin (criterion 0.451
-  and 0.455, P@1 0); refinement makes it self-consistent at criterion 0.509 and 0.506, P@1
-  ≈ 1 and 0.1. So one seed in three succeeds here. Longer games help: with
-  ``n_epochs=8`` (32,000 mapping steps) seed 0 succeeds too, CSLS P@1 27.73 (NN 25.33,
-  criterion 0.604), in 323 s instead of 219. The criterion tells
-  the two apart (0.614 against 0.509), so ``restarts`` (independent adversarial runs,
-  the best kept by the criterion, never by a dictionary) turn a per-seed success into a
-  likely one, at a proportional cost. A separate numpy prototype of the same game (zero
-  biases, dropout kept in the mapping step) reached P@1 25.9 and 28.0 on seeds 0 and 1
-  after 20–26k mapping steps, 25.7 on seed 2 only after 34k steps (2.2 after 20k), and
-  failed on seed 3 even after 34k (criterion 0.52; the successes end at 0.60–0.62).
+- 8 epochs (the preset): seed 0 → CSLS P@1 27.73 (NN 25.33, criterion 0.604, 323 s);
+  seed 1 → 26.65 (NN 23.77, criterion 0.615, 303 s; 190 s adversarial); seed 2 → 29.89 (NN 27.49, criterion 0.615, 337 s). The
+  adversarial stage ends at P@1 ≈ 1–3 (criterion ≈ 0.46–0.47); the refinement climbs
+  round by round (e.g. 5, 8, 12, 15, 18, 20, … 27). The reference on a GPU reaches ≈ 28.
+- 5 epochs (20,000 steps, 219 s): only seed 1 succeeds (27.97, NN 26.05, criterion
+  0.614); seeds 0 and 2 end in a wrong basin that refinement makes self-consistent
+  (criterion 0.509 and 0.506, P@1 ≈ 1 and 0.1). The criterion tells the two apart
+  (0.60–0.62 against 0.51), so ``restarts`` (independent adversarial runs, the best kept
+  by the criterion, never by a dictionary) make a success likelier at a proportional
+  cost. A separate numpy prototype of the same game (zero biases, dropout kept in the
+  mapping step) reached 25.9 and 28.0 on seeds 0 and 1 after 20–26k steps, 25.7 on seed
+  2 only after 34k steps, and failed on seed 3 even after 34k (criterion 0.52).
 
 Seed pairs (semi-supervised; ``seed_mode``):
 
@@ -121,7 +117,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "fast": dict(n_epochs=8, epoch_size=32_000, batch_size=128, dis_steps=2, dis_hidden=512,
                  dis_most_frequent=20_000, report_every=125, dis_lr=0.4, map_lr=0.4, map_beta=0.01,
                  refinements=5, refine_mode="S2T", max_rows=0),
-    "small": dict(n_epochs=5, epoch_size=128_000, batch_size=32, dis_steps=5, dis_hidden=128,
+    "small": dict(n_epochs=8, epoch_size=128_000, batch_size=32, dis_steps=5, dis_hidden=128,
                   dis_most_frequent=75_000, report_every=1000, dis_lr=0.1, map_lr=0.1, map_beta=0.001,
                   refinements=15, refine_mode="S2T&T2S", max_rows=15_000),
 }

@@ -131,7 +131,7 @@ def test_presets_fill_unset_fields_and_overrides_win():
     assert make_config("muse", preset="paper").dis_hidden == 2048
     small = MuseConfig.from_preset("small")
     assert (small.dis_hidden, small.batch_size, small.dis_steps, small.map_lr, small.map_beta,
-            small.steps_per_epoch * small.n_epochs) == (128, 32, 5, 0.1, 0.001, 20_000)
+            small.steps_per_epoch * small.n_epochs) == (128, 32, 5, 0.1, 0.001, 32_000)
     assert (small.refinements, small.refine_mode, small.max_rows) == (15, "S2T&T2S", 15_000)
     assert (fast.refinements, fast.refine_mode, fast.max_rows) == (5, "S2T", 0)
     assert MuseConfig.from_preset("small", refinements=2).refinements == 2
