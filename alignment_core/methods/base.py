@@ -134,6 +134,20 @@ def unsupervised_criterion(retriever: Retriever, max_rank: int = CRITERION_MAX_R
     return float(cos.mean()), int(len(pairs))
 
 
+def fitted_rows(n_x: int, n_y: int, max_rows: int | None, seeds: np.ndarray | None,
+                monitor: Monitor | None) -> tuple[int, int, np.ndarray | None, Monitor | None]:
+    """For a method fitted on the ``max_rows`` most frequent rows of each side (None or 0 =
+    all): the rows used per side, the seed pairs within them and the monitor restricted to
+    them (display only)."""
+    rows_x = n_x if not max_rows else min(max_rows, n_x)
+    rows_y = n_y if not max_rows else min(max_rows, n_y)
+    if seeds is not None:
+        seeds = seeds[(seeds[:, 0] < rows_x) & (seeds[:, 1] < rows_y)]
+    if monitor is not None and (rows_x < n_x or rows_y < n_y):
+        monitor = monitor.restricted(rows_x, rows_y)
+    return rows_x, rows_y, seeds, monitor
+
+
 def score_mapping(x: np.ndarray, y: np.ndarray, w: np.ndarray, csls_k: int = 10,
                   monitor: Monitor | None = None) -> tuple[Retriever, dict[str, Any]]:
     """The Retriever of X Wᵀ against Y and the metrics every method reports for a W:

@@ -75,7 +75,7 @@ from ..dictionary import DEFAULT_MAX_RANK
 from ..errors import ConfigError
 from ..mapping import apply_mapping, nearest_orthogonal, procrustes
 from ..retrieval import knn, normalize_rows
-from .base import Alignment, IterationEvent, Method, Monitor, refine, score_mapping
+from .base import Alignment, IterationEvent, Method, Monitor, fitted_rows, refine, score_mapping
 
 SEED_MODES = ("augment", "replace")
 
@@ -227,22 +227,17 @@ class MiniVec2Vec(Method):
         if n_x < cfg.clusters or n_y < cfg.clusters:
             raise ConfigError(f"mini-vec2vec needs at least clusters = {cfg.clusters} rows per side; "
                               f"got {n_x} source and {n_y} target rows")
-        rows_x = n_x if cfg.max_rows is None else min(cfg.max_rows, n_x)
-        rows_y = n_y if cfg.max_rows is None else min(cfg.max_rows, n_y)
-        x = preprocess(src.vectors[:rows_x])
-        y = preprocess(tgt.vectors[:rows_y])
         seeds = None
         if seed_pairs is not None and len(seed_pairs):
             seeds = np.asarray(seed_pairs, dtype=np.int64).reshape(-1, 2)
             if seeds.min() < 0 or seeds[:, 0].max() >= n_x or seeds[:, 1].max() >= n_y:
                 raise ConfigError(f"mini-vec2vec: seed pairs index rows outside the spaces ({n_x} source, "
                                   f"{n_y} target rows)")
-            seeds = seeds[(seeds[:, 0] < rows_x) & (seeds[:, 1] < rows_y)]
-            if len(seeds) == 0:
-                raise ConfigError(f"mini-vec2vec: no seed pair falls within max_rows = {cfg.max_rows}")
-
-        if monitor is not None and (rows_x < n_x or rows_y < n_y):
-            monitor = monitor.restricted(rows_x, rows_y)
+        rows_x, rows_y, seeds, monitor = fitted_rows(n_x, n_y, cfg.max_rows, seeds, monitor)
+        if seeds is not None and len(seeds) == 0:
+            raise ConfigError(f"mini-vec2vec: no seed pair falls within max_rows = {cfg.max_rows}")
+        x = preprocess(src.vectors[:rows_x])
+        y = preprocess(tgt.vectors[:rows_y])
         for r in range(cfg.restarts):
             rng = np.random.default_rng([cfg.seed, r])
             w = yield from self._pipeline(x, y, seeds, monitor, rng, r, t0)

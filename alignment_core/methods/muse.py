@@ -107,7 +107,7 @@ from ..errors import ConfigError
 from ..mapping import orthogonality_error, procrustes
 from ..retrieval import RULES
 from .adversarial import Discriminator, discriminator_step, mapping_gradient, orthogonalize
-from .base import Alignment, IterationEvent, Method, Monitor, refine, score_mapping
+from .base import Alignment, IterationEvent, Method, Monitor, fitted_rows, refine, score_mapping
 
 #: values of the preset-dependent fields (the rest of the config is shared)
 PRESETS: dict[str, dict[str, Any]] = {
@@ -241,7 +241,7 @@ class Muse(Method):
                 "semi-orthogonal map)")
         x, y = src.vectors, tgt.vectors
         rng = np.random.default_rng(cfg.seed)
-        seeds = fit_seeds = None
+        seeds = None
         if seed_pairs is not None and len(seed_pairs):
             seeds = np.asarray(seed_pairs, dtype=np.int64).reshape(-1, 2)
             if (seeds < 0).any() or seeds[:, 0].max() >= len(x) or seeds[:, 1].max() >= len(y):
@@ -252,13 +252,8 @@ class Muse(Method):
             w0 = np.eye(src.dim, dtype=np.float32)
             how = "identity"
         # the rows the criterion, the refinement and the induced dictionary see
-        rows_x = len(x) if not cfg.max_rows else min(cfg.max_rows, len(x))
-        rows_y = len(y) if not cfg.max_rows else min(cfg.max_rows, len(y))
+        rows_x, rows_y, fit_seeds, monitor = fitted_rows(len(x), len(y), cfg.max_rows, seeds, monitor)
         xf, yf = x[:rows_x], y[:rows_y]
-        if seeds is not None:
-            fit_seeds = seeds[(seeds[:, 0] < rows_x) & (seeds[:, 1] < rows_y)]
-        if monitor is not None and (rows_x < len(x) or rows_y < len(y)):
-            monitor = monitor.restricted(rows_x, rows_y)
         metrics = _criterion_metrics(xf, yf, w0, cfg.csls_k, monitor)
         if seeds is not None:
             metrics["dict_size"] = int(len(seeds))
