@@ -160,6 +160,10 @@ class Retriever:
         self.csls_k = int(csls_k)
         self.isf_beta = float(isf_beta)
         self._stats: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        # results of searches whose query rows are a prefix 0..m−1 of their side (how
+        # dictionary induction and the criterion ask), keyed by (rule, direction, k); a
+        # longer prefix computes only the rows it adds
+        self._prefix: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def n_src(self) -> int:
@@ -198,8 +202,34 @@ class Retriever:
         """
         if rule not in RULES:
             raise ValueError(f"unknown scoring rule {rule!r}; expected one of {RULES}")
+        rows = np.asarray(rows, dtype=np.int64)
+        m = len(rows)
+        if m == 0 or not (rows[0] == 0 and rows[-1] == m - 1 and np.array_equal(rows, np.arange(m))):
+            return self._search(rows, k, rule, direction)
+        key = (rule, direction, int(k))
+        have_s, have_i = self._prefix.get(key, (None, None))
+        done = 0 if have_s is None else len(have_s)
+        if done < m:
+            s, i = self._search(np.arange(done, m), k, rule, direction)
+            if have_s is not None:
+                s, i = np.concatenate([have_s, s]), np.concatenate([have_i, i])
+            self._prefix[key] = (s, i)
+            return s, i
+        return have_s[:m], have_i[:m]
+
+    def _query_stats(self, q: np.ndarray, rows: np.ndarray, base: np.ndarray, direction: str) -> np.ndarray:
+        """r of the query rows (mean top-k cosine to the other side): the query side's
+        cached statistics when present or when the queries cover most of the side (one
+        pass serves later searches), else computed for these rows only."""
+        side = "src" if direction == "s2t" else "tgt"
+        n_side = self.n_src if side == "src" else self.n_tgt
+        if side in self._stats or 2 * len(rows) >= n_side:
+            return self.base_stats(side, need_lse=False)[0][rows]
+        return mean_topk_sim(q, base, self.csls_k)
+
+    def _search(self, rows: np.ndarray, k: int, rule: str, direction: str) -> tuple[np.ndarray, np.ndarray]:
         queries_all, base, base_name = self._side(direction)
-        q = queries_all[np.asarray(rows, dtype=np.int64)]
+        q = queries_all[rows]
         if rule == "nn":
             return knn(q, base, k)
         r_base, lse_base = self.base_stats(base_name, need_lse=(rule == "isf"))
@@ -207,7 +237,7 @@ class Retriever:
             aug_base = np.hstack([base, r_base[:, None]])
             aug_q = np.hstack([2.0 * q, -np.ones((q.shape[0], 1), np.float32)])
             s, ids = knn(aug_q, aug_base, k)
-            r_q = mean_topk_sim(q, base, self.csls_k)
+            r_q = self._query_stats(q, rows, base, direction)
             return s - r_q[:, None], ids
         # isf: log P = β cos − logZ(y); shift logZ by its max to keep float32 precise
         shift = float(lse_base.max())

@@ -102,9 +102,10 @@ else:
     if seed_mode == "none":
         st.caption("Fully unsupervised runs can settle on a wrong solution when the two spaces are far "
                    "from isomorphic (the Diagnostics page says how far). On the Finnish–French data here "
-                   "only MUSE's `small` preset gets there (P@1 27–30 in about 5 minutes for the three "
-                   "seeds tried; `restarts` keeps the best run by the criterion); identical strings or a "
-                   "few hundred seed pairs are the reliable way.")
+                   "only MUSE's `small` preset gets there (P@1 25–31 in about 3 minutes for 4 of the 5 random "
+                   "seeds tried; `restarts` runs more games and keeps the best by the criterion); the `fast` "
+                   "preset is a quick look that often fails without seeds. Identical strings or a few "
+                   "hundred seed pairs are the reliable way.")
     if sd.eval is None:
         st.caption("No evaluation dictionary: the run will not report precision.")
 

@@ -28,21 +28,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 
 def softplus(z: np.ndarray) -> np.ndarray:
     """log(1 + eˢ), computed stably."""
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    return np.logaddexp(z.dtype.type(0), z)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) = 1 / (1 + e⁻ᶻ), computed without overflow."""
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
+    """σ(z) = 1 / (1 + e⁻ᶻ), computed without overflow (scipy's ``expit``)."""
+    return expit(z)
 
 
 def bce_with_logits(z: np.ndarray, y: np.ndarray, denom: float | None = None) -> tuple[float, np.ndarray]:
@@ -146,15 +142,52 @@ def discriminator_step(disc: Discriminator, mapped_src: np.ndarray, tgt: np.ndar
                        lr: float, rng: np.random.Generator) -> tuple[float, float]:
     """One SGD step of the discriminator on a batch (training mode: input dropout on).
 
-    Labels: mapped source 1 − s, target s. Returns (loss, accuracy at 0.5) of the batch."""
-    x = np.concatenate([mapped_src, tgt]).astype(disc.dtype, copy=False)
-    y = np.concatenate([np.full(len(mapped_src), 1.0 - smooth, disc.dtype),
-                        np.full(len(tgt), smooth, disc.dtype)])
-    z, cache = disc.forward(x, rng)
-    loss, dz = bce_with_logits(z, y)
-    grads, _ = disc.backward(cache, dz, need_params=True)
-    disc.sgd_step(grads, lr)
+    Labels: mapped source 1 − s, target s. Returns (loss, accuracy at 0.5) of the batch.
+
+    The same computation as ``forward(x, rng)`` → ``bce_with_logits`` → ``backward`` →
+    ``sgd_step`` (same dropout mask from the same random stream; a test checks the two
+    agree), fused into one pass with fewer temporaries: the adversarial stage runs it
+    160,000 times, and at small widths numpy's per-call overhead, not the flops, is the cost.
+    """
+    dt = disc.dtype
+    n_s = len(mapped_src)
+    x = np.concatenate([mapped_src, tgt]).astype(dt, copy=False)
+    n = len(x)
+    if disc.input_dropout > 0:
+        keep = 1.0 - disc.input_dropout
+        x = x * (rng.random(x.shape, dtype=np.float32) < keep)
+        x *= dt.type(1.0 / keep)
+    alpha, one = disc.leaky, dt.type(1.0)
+    params = disc.params
+    acts, slopes = [x], []
+    a = x
+    for i in range(disc.layers):
+        h = a @ params[2 * i]
+        h += params[2 * i + 1]
+        slope = np.where(h > 0, one, alpha)
+        a = np.multiply(h, slope, out=h)
+        slopes.append(slope)
+        acts.append(a)
+    w_out = params[-2][:, 0]
+    z = a @ w_out + params[-1][0]
+    y = np.empty(n, dt)
+    y[:n_s], y[n_s:] = 1.0 - smooth, smooth
+    loss = float(np.sum(softplus(z) - y * z, dtype=np.float64) / n)
+    dz = (sigmoid(z) - y) / dt.type(n)
     acc = float(np.mean((z > 0) == (y > 0.5)))
+    lr_ = dt.type(lr)
+    # backward, updating each layer once its input gradient has been taken
+    da = dz[:, None] * w_out
+    params[-2] -= lr_ * (a.T @ dz)[:, None]
+    params[-1] -= lr_ * dz.sum()
+    for i in range(disc.layers - 1, -1, -1):
+        dh = da * slopes[i]
+        if i > 0:
+            da = dh @ params[2 * i].T
+        g = acts[i].T @ dh
+        g *= lr_
+        params[2 * i] -= g
+        params[2 * i + 1] -= lr_ * dh.sum(axis=0)
     return loss, acc
 
 

@@ -174,19 +174,23 @@ class Method:
         self._src_steps: list[str] = []
         self._tgt_steps: list[str] = []
         self.alignment_: Alignment | None = None
+        self._lock = threading.Lock()  # stages may run in worker threads (MUSE's parallel restarts)
 
     # -- bookkeeping shared by subclasses
     def _record(self, ev: IterationEvent) -> IterationEvent:
-        self._history.append(ev.to_dict())
+        d = ev.to_dict()
+        with self._lock:
+            self._history.append(d)
         return ev
 
     def _offer(self, criterion: float, w: np.ndarray, pairs: np.ndarray | None, label: str) -> bool:
         """Keep (w, pairs) if its criterion beats the best so far. Returns True if kept."""
-        if self._best is None or criterion > self._best[0]:
-            p = np.zeros((0, 2), np.int64) if pairs is None else np.asarray(pairs, np.int64)
-            self._best = (float(criterion), np.array(w, np.float32), p, label)
-            return True
-        return False
+        with self._lock:
+            if self._best is None or criterion > self._best[0]:
+                p = np.zeros((0, 2), np.int64) if pairs is None else np.asarray(pairs, np.int64)
+                self._best = (float(criterion), np.array(w, np.float32), p, label)
+                return True
+            return False
 
     def best_alignment(self, cancelled: bool = False) -> Alignment | None:
         if self._best is None:
@@ -212,16 +216,19 @@ def refine(method: Method, src: np.ndarray, tgt: np.ndarray, w: np.ndarray, roun
            *, mode: str = "S2T&T2S", rule: str = "csls", max_rank: int = DEFAULT_MAX_RANK,
            csls_k: int = 10, monitor: Monitor | None = None, stage: str = "refinement",
            t0: float | None = None, extra_pairs: np.ndarray | None = None,
-           select: bool = True) -> Iterator[IterationEvent]:
+           select: bool = True, patience: int = 0, tol: float = 1e-3) -> Iterator[IterationEvent]:
     """The shared refinement loop: ``rounds`` × (induce a dictionary from the current
     W with ``rule``/``mode``/``max_rank``, solve orthogonal Procrustes on it).
 
     Every W (the starting one included) is scored by the unsupervised criterion and
     offered to ``method`` (the best is kept when ``select``). ``extra_pairs`` (seed
     pairs) are added to every induced dictionary. Yields one event per round.
+    With ``patience`` > 0 the loop stops early once the criterion has not beaten this
+    loop's best by more than ``tol`` for ``patience`` rounds in a row (a plateau).
     """
     t0 = time.perf_counter() if t0 is None else t0
     prev_pairs: set[tuple[int, int]] | None = None
+    best, stale = -np.inf, 0
     for r in range(rounds + 1):
         retr, metrics = score_mapping(src, tgt, w, csls_k, monitor)
         crit = metrics["criterion"]
@@ -229,10 +236,14 @@ def refine(method: Method, src: np.ndarray, tgt: np.ndarray, w: np.ndarray, roun
             method._offer(crit, w, None if prev_pairs is None else np.asarray(sorted(prev_pairs)), f"{stage} {r}")
         else:
             method._best = (crit, np.array(w, np.float32), np.zeros((0, 2), np.int64), f"{stage} {r}")
-        if r == rounds:
-            if rounds > 0:
+        stale = stale + 1 if crit <= best + tol else 0
+        best = max(best, crit)
+        plateau = patience > 0 and stale >= patience
+        if r == rounds or plateau:
+            if r > 0:
                 yield method._record(IterationEvent(stage, r, rounds, metrics, time.perf_counter() - t0, w=w,
-                                                    message="final check"))
+                                                    message="final check" if r == rounds else
+                                                    f"criterion plateau ({patience} rounds without +{tol:g}): stop"))
             break
         pairs = induce_pairs(retr, mode=mode, rule=rule, max_rank=max_rank)
         if extra_pairs is not None and len(extra_pairs):

@@ -85,6 +85,32 @@ def test_rules_match_dense_definitions(spaces, rule, direction):
     np.testing.assert_allclose(r.scores_for(rows, ids, rule, direction), scores, atol=2e-3)
 
 
+@pytest.mark.parametrize("rule", ["nn", "csls"])
+@pytest.mark.parametrize("direction", ["s2t", "t2s"])
+def test_prefix_searches_are_cached_and_extended_exactly(spaces, rule, direction):
+    """Dictionary induction asks for rows 0..m−1 (the criterion 10k, then the dictionary
+    15k): the second search computes only the rows it adds, and every answer equals a
+    fresh retriever's (the CSLS query penalty then comes from the side's cached r)."""
+    s, t = spaces
+    n = (s if direction == "s2t" else t).shape[0]
+    m1, m2 = n // 3, (4 * n) // 5
+    r = Retriever(s, t)
+    a_s, a_i = r.search(np.arange(m1), k=3, rule=rule, direction=direction)
+    b_s, b_i = r.search(np.arange(m2), k=3, rule=rule, direction=direction)
+    c_s, c_i = r.search(np.arange(m1), k=3, rule=rule, direction=direction)
+    f_s, f_i = Retriever(s, t).search(np.arange(m2), k=3, rule=rule, direction=direction)
+    np.testing.assert_array_equal(b_i, f_i)
+    np.testing.assert_allclose(b_s, f_s, atol=1e-5)
+    np.testing.assert_array_equal(a_i, f_i[:m1])
+    np.testing.assert_allclose(a_s, f_s[:m1], atol=1e-5)
+    np.testing.assert_array_equal(c_i, a_i)
+    # not a prefix: computed directly, same answers
+    rows = np.arange(1, m2)
+    d_s, d_i = r.search(rows, k=3, rule=rule, direction=direction)
+    np.testing.assert_array_equal(d_i, f_i[1:])
+    np.testing.assert_allclose(d_s, f_s[1:], atol=1e-5)
+
+
 def test_csls_demotes_a_hub():
     """A target lying where all queries lean (a hub) wins NN for many of them; CSLS,
     which subtracts each target's mean similarity to its neighbours, takes them back."""
