@@ -3,7 +3,7 @@
     alignscope diagnose --src FILE --tgt FILE [--dict FILE] [--run DIR]
                         [--eval-dict FILE] [--top N] --out DIR
                         [--normalize SPEC] [--max-vocab N] [--lowercase/--no-lowercase]
-                        [--n-words N] [--n-hub N]
+                        [--n-words N] [--n-hub N] [--drift-rounds N]
 
 Writes ``DIR/diagnostics.json``; with ``--eval-dict`` (and a mapping: ``--run`` or
 ``--dict``) also ``DIR/per_word.csv``; with ``--dict`` and a mapping also
@@ -63,6 +63,10 @@ def add_diagnose_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-vocab", type=int, default=None, help="keep the first N rows (default: the run's, else 200000)")
     p.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
                    help="lowercase words, keeping the most frequent spelling (default: the run's, else on)")
+    p.add_argument("--drift-rounds", type=int, default=0,
+                   help="also refine the mapping N rounds without any dictionary and report how the unsupervised "
+                        "criterion, P@1 and the induced dictionary move (self_learning_drift: does the "
+                        "unsupervised objective keep this mapping? default 0 = skip; ~5 s a round at 20k words)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p
 
@@ -114,6 +118,8 @@ def run_diagnose(args: argparse.Namespace) -> int:
         raise ConfigError(f"--top must be at least 1, got {args.top}")
     if args.n_words < 20:
         raise ConfigError(f"--n-words must be at least 20, got {args.n_words}")
+    if args.drift_rounds < 0:
+        raise ConfigError(f"--drift-rounds must be ≥ 0, got {args.drift_rounds}")
     if args.n_hub is not None and args.n_hub < 20:
         raise ConfigError(f"--n-hub must be at least 20, got {args.n_hub}")
 
@@ -129,7 +135,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
         say("no mapping (--run) and no dictionary (--dict): describing the spaces before alignment")
 
     report = diagnose(src, tgt, w=w, dictionary=dictionary, eval_dictionary=eval_dictionary, top=args.top,
-                      n_iso=args.n_words, n_hub=args.n_hub, progress=say)
+                      n_iso=args.n_words, n_hub=args.n_hub, progress=say, drift_rounds=args.drift_rounds)
     per_word = report.pop("per_word")
     residual_rows = report.pop("dictionary_residual_rows")
     report["settings"]["normalize"] = normalize

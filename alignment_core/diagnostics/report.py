@@ -97,7 +97,7 @@ def hubness_report(src: Embeddings, tgt: Embeddings, w: np.ndarray | None, n: in
 def diagnose(src: Embeddings, tgt: Embeddings, w: np.ndarray | None = None,
              dictionary: Dictionary | None = None, eval_dictionary: Dictionary | None = None,
              top: int = 10, n_iso: int = DEFAULT_N, n_hub: int | None = None, k: int = 10,
-             progress: Callable[[str], None] | None = None) -> dict:
+             progress: Callable[[str], None] | None = None, drift_rounds: int = 0) -> dict:
     """Every diagnostic for two (normalized) spaces, optionally a mapping ``w``
     (d_tgt × d_src), a dictionary of paired anchors and an evaluation dictionary.
 
@@ -107,7 +107,8 @@ def diagnose(src: Embeddings, tgt: Embeddings, w: np.ndarray | None = None,
     singular_value_gap, procrustes_bound, ...), ``failure`` (BLI scores, summary,
     dictionary residuals), ``identical_strings``, ``verdict``, ``timings`` and
     ``per_word`` (one dict per evaluation query; empty without an evaluation dictionary
-    and a mapping)."""
+    and a mapping). With ``drift_rounds`` > 0 and a mapping, also ``self_learning_drift``
+    (:func:`.drift.self_learning_drift`: does the unsupervised objective keep this mapping?)."""
     say = progress or (lambda msg: None)
     n_hub = n_iso if n_hub is None else n_hub
     if n_iso < 20 or n_hub < 2 * k:
@@ -145,6 +146,19 @@ def diagnose(src: Embeddings, tgt: Embeddings, w: np.ndarray | None = None,
         fail["dictionary_residuals"] = {kk: v for kk, v in res.items() if kk != "rows"}
         fail["_residual_rows"] = res["rows"]
     timings["failure"] = time.perf_counter() - t0
+    drift = None
+    if drift_rounds > 0:
+        if w_used is None:
+            drift = {"note": "self-learning drift needs a mapping: give --run DIR or a dictionary (--dict)"}
+        elif src.dim != tgt.dim:
+            drift = {"note": "self-learning drift refines an orthogonal d × d map: the spaces differ in dimension"}
+        else:
+            from .drift import self_learning_drift
+
+            t0 = time.perf_counter()
+            drift = self_learning_drift(src, tgt, w_used, drift_rounds, eval_dictionary=eval_dictionary,
+                                        reference=dictionary, progress=say)
+            timings["self_learning_drift"] = time.perf_counter() - t0
 
     report = {
         "settings": {
@@ -164,6 +178,8 @@ def diagnose(src: Embeddings, tgt: Embeddings, w: np.ndarray | None = None,
         "failure": fail,
         "identical_strings": len(identical_strings(src, tgt, max_rank=IDENTICAL_MAX_RANK)),
     }
+    if drift is not None:
+        report["self_learning_drift"] = drift
     report["verdict"] = _verdict(report)
     report["timings"] = {kk: round(v, 3) for kk, v in timings.items()}
     residual_rows = fail.pop("_residual_rows", [])

@@ -159,3 +159,24 @@ def test_cli_exit_status_2_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1 and err[0].startswith("alignscope: error:") and "mapping.npy" in err[0]
+
+
+def test_drift_rounds_report_what_self_learning_does_to_the_mapping(tmp_path):
+    out = tmp_path / "d"
+    assert run_diagnose(_args("--src", str(FI), "--tgt", str(FR), "--dict", str(TRAIN), "--eval-dict", str(TEST),
+                              "--drift-rounds", "2", "--out", str(out), *FAST)) == 0
+    rep = json.loads((out / "diagnostics.json").read_text(encoding="utf-8"))
+    drift = rep["self_learning_drift"]
+    assert [r["round"] for r in drift["rounds"]] == [1, 2]
+    assert all(3000 < n <= 4000 for n in drift["max_rows"])  # every row of --max-vocab 4000 (after lowercasing)
+    # the run starts from the dictionary's Procrustes mapping, whose P@1 the failure table reports
+    assert drift["p@1_csls_start"] == pytest.approx(rep["failure"]["bli"]["csls"]["p@1"], abs=1e-6)
+    assert drift["rounds"][0]["reference_agreement"] is not None and drift["rounds"][0]["dict_size"] > 0
+    assert drift["summary"].startswith("Refined 2 rounds without a dictionary")
+    assert "self_learning_drift" in rep["timings"]
+    # without a mapping it says what is missing; a negative count is refused
+    out2 = tmp_path / "n"
+    run_diagnose(_args("--src", str(FI), "--tgt", str(FR), "--drift-rounds", "1", "--out", str(out2), *FAST))
+    assert "needs a mapping" in json.loads((out2 / "diagnostics.json").read_text())["self_learning_drift"]["note"]
+    with pytest.raises(ConfigError, match="drift-rounds"):
+        run_diagnose(_args("--src", str(FI), "--tgt", str(FR), "--drift-rounds", "-1", "--out", str(out2), *FAST))
