@@ -188,8 +188,7 @@ class MuseConfig:
     # induced dictionary (0 = all; None → from the preset); the adversarial stage samples
     # dis_most_frequent rows
     max_rows: int | None = None
-    # independent adversarial runs (different random streams), each refined; the best W
-    # by the unsupervised criterion is kept
+    # independent adversarial games (random streams (seed, r)), one after the other
     restarts: int | None = None
     # with restarts: each game is refined this many rounds, then the best W (by the
     # criterion) is refined further
@@ -357,7 +356,7 @@ class Muse(Method):
             while done < steps:
                 n = min(chunk, steps - done)
                 with _blas_threads(cfg.blas_threads):
-                    for j in range(n):
+                    for _ in range(n):
                         if cfg.dis_steps:
                             # the discriminator's batches of this mapping step, mapped in one product
                             si = rng.integers(0, ns, cfg.dis_steps * bs)
