@@ -77,8 +77,8 @@ given explicitly overrides it):
 Measured with no seed on real fi→fr (``renorm,center,renorm``, xling test, 833 queries,
 whole 20k target vocabulary; 2-core machine, ``bench/bench_muse.py small-fi-fr-noseed``):
 
-- the preset (one game, about 190 s on a quiet machine: 108 s adversarial, 82 s of
-  refinement; peak RSS 420 MB): random seeds 0, 2, 3 and 4 succeed with CSLS P@1 25.09,
+- the preset (one game, 171–190 s on a quiet machine, about 105 s of it adversarial,
+  the rest refinement; peak RSS 420 MB): random seeds 0, 2, 3 and 4 succeed with CSLS P@1 25.09,
   26.89, 30.73 and 29.89 (NN 23.29, 25.21, 26.77, 27.13; criterion 0.621–0.624), mean
   28.2; seed 1 fails (P@1 0.1, criterion 0.524), and so does its second stream (1, 1),
   so ``restarts=2`` does not rescue that seed (405 s). The adversarial stage ends at P@1
