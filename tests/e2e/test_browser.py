@@ -116,7 +116,7 @@ def _malformed_upload_shows_the_error(page, tmp_path):
     page.get_by_text("Validation report").wait_for()
     bad = tmp_path / "broken.vec"
     bad.write_bytes(b"3 4\nkissa 0.1 0.2 0.3 0.4\nkoira 0.1 zero 0.3 0.4\nmaa 1 2 3 4\n")
-    page.locator('[data-testid="stFileUploader"]').first.locator('input[type="file"]').set_input_files(str(bad))
+    page.locator('[data-testid="stFileUploader"]').filter(has_text="Source embeddings").locator('input[type="file"]').set_input_files(str(bad))
     err = page.locator('[data-testid="stAlertContentError"]').first
     err.wait_for(timeout=60_000)
     text = err.inner_text()

@@ -96,7 +96,7 @@ def test_four_sessions_at_once(server, datasets, tmp_path):
             contexts.append(ctx)
             pages.append(pg)
         for pg, (path, _, _) in zip(pages, datasets):
-            pg.locator('[data-testid="stFileUploader"]').first.locator('input[type="file"]').set_input_files(str(path))
+            pg.locator('[data-testid="stFileUploader"]').filter(has_text="Source embeddings").locator('input[type="file"]').set_input_files(str(path))
         for pg, (path, _, _) in zip(pages, datasets):
             pg.locator('[data-testid="stSidebar"]').get_by_text(path.name).first.wait_for()
         for pg in pages:  # start all four runs before waiting for any

@@ -170,7 +170,7 @@ def test_upload_over_the_limit_is_refused_before_it_is_read(server, big_vec, tmp
         side.get_by_text("fi.10k.vec.gz").wait_for()
 
         # 1. through the browser's file chooser
-        uploader = pg.locator('[data-testid="stFileUploader"]').first
+        uploader = pg.locator('[data-testid="stFileUploader"]').filter(has_text="Source embeddings")
         with RssPeak(proc.pid) as browser_rss:
             uploader.locator('input[type="file"]').set_input_files(str(big_vec))
             refusal = uploader.get_by_text(re.compile(rf"File must be {LIMIT_MB}(\.0)? ?MB or smaller"))
