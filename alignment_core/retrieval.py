@@ -256,5 +256,5 @@ class Retriever:
             return cos
         r_base, lse_base = self.base_stats(base_name, need_lse=(rule == "isf"))
         if rule == "csls":
-            return 2 * cos - mean_topk_sim(q, base, self.csls_k)[:, None] - r_base[cand]
+            return 2 * cos - self._query_stats(q, rows, base, direction)[:, None] - r_base[cand]
         return self.isf_beta * cos - lse_base[cand]

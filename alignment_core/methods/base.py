@@ -174,23 +174,19 @@ class Method:
         self._src_steps: list[str] = []
         self._tgt_steps: list[str] = []
         self.alignment_: Alignment | None = None
-        self._lock = threading.Lock()  # stages may run in worker threads (MUSE's parallel restarts)
 
     # -- bookkeeping shared by subclasses
     def _record(self, ev: IterationEvent) -> IterationEvent:
-        d = ev.to_dict()
-        with self._lock:
-            self._history.append(d)
+        self._history.append(ev.to_dict())
         return ev
 
     def _offer(self, criterion: float, w: np.ndarray, pairs: np.ndarray | None, label: str) -> bool:
         """Keep (w, pairs) if its criterion beats the best so far. Returns True if kept."""
-        with self._lock:
-            if self._best is None or criterion > self._best[0]:
-                p = np.zeros((0, 2), np.int64) if pairs is None else np.asarray(pairs, np.int64)
-                self._best = (float(criterion), np.array(w, np.float32), p, label)
-                return True
-            return False
+        if self._best is None or criterion > self._best[0]:
+            p = np.zeros((0, 2), np.int64) if pairs is None else np.asarray(pairs, np.int64)
+            self._best = (float(criterion), np.array(w, np.float32), p, label)
+            return True
+        return False
 
     def best_alignment(self, cancelled: bool = False) -> Alignment | None:
         if self._best is None:
