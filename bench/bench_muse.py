@@ -41,6 +41,16 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
+def _peak_workers_mb() -> float:
+    """The largest peak RSS among this process's finished children (MUSE's game workers)."""
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1)
+
+
+def _is(stage: str, name: str) -> bool:
+    """``stage`` is ``name`` or a game's ``name`` (``game 2 adversarial``)."""
+    return stage == name or stage.endswith(" " + name)
+
+
 def _load(name: str):
     from alignment_core.io import load_embeddings
 
@@ -67,7 +77,7 @@ def _drive(method, src, tgt, seeds=None, monitor=None):
 
 
 def _stage_end(events, stage):
-    ts = [e["elapsed_s"] for e in events if e["stage"] == stage]
+    ts = [e["elapsed_s"] for e in events if _is(e["stage"], stage)]
     return ts[-1] if ts else None
 
 
@@ -127,8 +137,8 @@ def _fi_fr_run(seed: int, n_seeds: int, seed_mode: str, preset: str = "fast") ->
            "n_queries": res.n_queries, "p@1_nn": res.scores["nn"]["p@1"], "p@1_csls": res.scores["csls"]["p@1"],
            "best_step": al.best_step, "criterion": round(al.criterion, 4),
            "trace": [{k: e.get(k) for k in ("stage", "step", "criterion", "p@1_csls", "elapsed_s")}
-                     for e in events if e["stage"] != "adversarial-progress"],
-           "peak_rss_mb": _peak_mb()}
+                     for e in events if not _is(e["stage"], "adversarial-progress")],
+           "peak_rss_mb": _peak_mb(), "peak_rss_worker_mb": _peak_workers_mb()}
     if n_seeds:
         sup = run_method(Procrustes(), fi, fr, seeds)
         out["supervised_500_p@1_csls"] = evaluate_bli(fi, fr, sup.w, test, rules=("csls",),

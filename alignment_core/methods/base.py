@@ -64,6 +64,8 @@ def _plain(v):
         return float(v)
     if isinstance(v, (np.integer,)):
         return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
     return v
 
 

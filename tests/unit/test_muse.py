@@ -4,9 +4,13 @@ run on real fi→fr reaching the supervised level of its seed pairs."""
 
 from __future__ import annotations
 
+import tempfile
+import threading
+
 import numpy as np
 import pytest
 
+from alignment_core.dictionary import induce_pairs
 from alignment_core.embeddings import Embeddings
 from alignment_core.errors import ConfigError
 from alignment_core.evaluation import evaluate_bli
@@ -15,7 +19,9 @@ from alignment_core.methods.adversarial import (Discriminator, bce_with_logits, 
                                                 mapping_gradient, orthogonalize)
 from alignment_core.methods.base import Monitor
 from alignment_core.methods.muse import PRESETS, Muse, MuseConfig
+from alignment_core.mapping import apply_mapping, nearest_orthogonal
 from alignment_core.methods.procrustes import Procrustes
+from alignment_core.retrieval import Retriever
 from alignment_core.synthetic import rotated_copy
 from tests.conftest import load_dict, load_real
 
@@ -133,13 +139,13 @@ def test_presets_fill_unset_fields_and_overrides_win():
     assert (small.dis_hidden, small.batch_size, small.dis_steps, small.map_lr, small.map_beta,
             small.steps_per_epoch * small.n_epochs) == (128, 32, 5, 0.3, 0.001, 20_000)
     assert (small.refinements, small.refine_mode, small.max_rows, small.refine_patience, small.polish,
-            small.orth_every, small.restarts) == (15, "S2T&T2S", 15_000, 2, 4, 4, 1)
+            small.orth_every, small.restarts, small.parallel) == (15, "S2T&T2S", 15_000, 2, 4, 4, 2, True)
     assert (fast.refinements, fast.refine_mode, fast.max_rows, fast.refine_patience, fast.polish,
             fast.orth_every, paper.orth_every) == (5, "S2T", 0, 0, 0, 1, 1)
     assert MuseConfig.from_preset("small", refinements=2).refinements == 2
     for bad in (dict(preset="huge"), dict(seed_mode="mix"), dict(batch_size=0), dict(refine_rule="x"),
                 dict(epoch_size=10, batch_size=32), dict(restarts=0), dict(orth_every=0),
-                dict(polish=-1), dict(select_rounds=-1)):
+                dict(polish=-1), dict(consensus_gap=-0.1)):
         with pytest.raises(ConfigError):
             MuseConfig(**bad)
 
@@ -261,23 +267,101 @@ def test_max_rows_limits_the_criterion_refinement_and_dictionary_to_frequent_row
         MuseConfig(max_rows=-1)
 
 
-def test_restarts_run_independent_games_and_keep_the_best_by_criterion():
+def test_games_run_in_workers_as_in_process_then_agree_on_a_consensus():
     a, b = _toy()
-    m = Muse(MuseConfig(**TINY, restarts=2))
-    evs = list(m.fit(a, b))
-    adv = [e for e in evs if e.stage == "adversarial"]
-    assert len(adv) == 4
-    assert [e.message[:11] for e in adv] == ["restart 1/2"] * 2 + ["restart 2/2"] * 2
+    par = Muse(MuseConfig(**TINY, restarts=2, polish=2))
+    evs = list(par.fit(a, b))
     stages = [e.stage for e in evs]
-    # each game briefly refined (select_rounds = 3 → 3 rounds + the final check), then one refinement
-    assert stages.count("selection r1") == stages.count("selection r2") == 4
-    assert stages.count("refinement") == 3 and stages.index("refinement") > stages.index("selection r2")
-    best = m.best_alignment()
-    assert best.criterion == max(e["criterion"] for e in m._history if "criterion" in e)
-    # the first restart is the single run with the same seed (the threads do not share a stream)
+    for g in (1, 2):
+        assert stages.count(f"game {g} adversarial") == 2
+        assert stages.count(f"game {g} adversarial-progress") == 2 * (20 // 5 - 1)
+        assert stages.count(f"game {g} refinement") == 3
+    # the consensus comes after every game's last event, then the polish from it
+    last_game = max(i for i, s in enumerate(stages) if s.startswith("game "))
+    assert stages.index("consensus") == last_game + 1
+    assert stages[last_game + 2:] == ["polish"] * 3
+    cons = evs[stages.index("consensus")]
+    assert cons.metrics["games_agreeing"] == 2 and cons.metrics["dict_size"] == len(cons.pairs) > 0
+    # the workers' W reached this process: every game event with a criterion carries it
+    assert all(e.w is not None and e.w.shape == (8, 8) for e in evs if e.stage.endswith(" adversarial"))
+    best = par.best_alignment()
+    assert best.criterion == max(e["criterion"] for e in par._history if "criterion" in e)
+    # the same games, one after the other in this process: the same numbers
+    seq = Muse(MuseConfig(**TINY, restarts=2, polish=2, parallel=False))
+    evs_seq = list(seq.fit(a, b))
+    key = lambda e: (e.stage, e.step, e.message)  # noqa: E731
+    crit = {key(e): e.metrics["criterion"] for e in evs_seq if "criterion" in e.metrics}
+    assert sorted(crit) == sorted(key(e) for e in evs if "criterion" in e.metrics)
+    for e in evs:
+        if "criterion" in e.metrics:
+            assert e.metrics["criterion"] == pytest.approx(crit[key(e)], abs=1e-5)
+    np.testing.assert_allclose(seq.best_alignment().w, best.w, atol=1e-5)
+    # game 1 is the single run with the same seed
     one = Muse(MuseConfig(**TINY))
-    first = [e.to_dict()["criterion"] for e in one.fit(a, b) if e.stage == "adversarial"]
-    assert first == [e.metrics["criterion"] for e in adv if e.message.startswith("restart 1/2")]
+    first = [e.metrics["criterion"] for e in one.fit(a, b) if e.stage == "adversarial"]
+    assert first == pytest.approx([e.metrics["criterion"] for e in evs_seq if e.stage == "game 1 adversarial"])
+
+
+def test_consensus_intersects_the_agreeing_games_and_skips_a_failed_one():
+    rng = np.random.default_rng(3)
+    n, d = 300, 6
+    y = rng.standard_normal((n, d)).astype(np.float32)
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    x = (y @ q).astype(np.float32)                      # x Qᵀ = y: W = Q maps x onto y
+    good = q.astype(np.float32)
+    noisy = nearest_orthogonal((q + 0.3 * rng.standard_normal((d, d))).astype(np.float32))  # ~70 % right
+    m = Muse(MuseConfig(**TINY, restarts=2))
+    m._best = None
+    evs, gen = [], m._consensus(x, y, [(0.9, good), (0.88, noisy)], None, 0.0, None)
+    while True:
+        try:
+            evs.append(next(gen))
+        except StopIteration as stop:
+            w = stop.value
+            break
+    (ev,) = evs
+    found = []
+    for wi in (good, noisy):
+        r = Retriever(apply_mapping(x, wi), y)
+        found.append({tuple(p) for p in induce_pairs(r, mode="S2T", rule="csls").tolist()})
+    assert {tuple(p) for p in ev.pairs.tolist()} == found[0] & found[1]
+    assert len(found[0] & found[1]) < len(found[0])     # the noisy game disagrees on some words
+    assert ev.metrics["games_agreeing"] == 2
+    np.testing.assert_allclose(w, good, atol=1e-4)      # the agreed pairs are right: Procrustes finds Q
+    # a game far below the best (a wrong basin) is left out: no consensus, the best game's W
+    gen = m._consensus(x, y, [(0.9, good), (0.5, noisy)], None, 0.0, None)
+    with pytest.raises(StopIteration) as stop:
+        next(gen)
+    assert stop.value.value is good
+
+
+def test_a_failed_worker_is_a_clear_error_and_leaves_nothing_behind(monkeypatch, tmp_path):
+    import alignment_core.methods.muse as muse_mod
+
+    a, b = _toy()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(muse_mod.sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeError, match="game 1's worker process ended with code 1"):
+        list(Muse(MuseConfig(**TINY, restarts=2)).fit(a, b))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancelling_parallel_games_kills_the_workers(monkeypatch, tmp_path):
+    a, b = _toy()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cancel = threading.Event()
+    seen = []
+
+    def on_event(ev):
+        seen.append(ev)
+        if ev.stage.endswith(" adversarial"):
+            cancel.set()
+
+    m = Muse(MuseConfig(**{**TINY, "n_epochs": 200}, restarts=2))
+    al = run_method(m, a, b, on_event=on_event, cancel=cancel)
+    assert al.cancelled and al.criterion == max(e.metrics["criterion"] for e in seen if "criterion" in e.metrics)
+    assert list(tmp_path.iterdir()) == []   # the workers are gone and their directory removed
 
 
 def test_fused_discriminator_step_equals_forward_backward_sgd():
