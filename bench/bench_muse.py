@@ -13,7 +13,8 @@ Cases (each in its own subprocess, so ``ru_maxrss`` is that case's peak):
   CSLS P@1 on ``xling/fi-fr.test.freq.2k.txt``; the supervised Procrustes level of the
   same 500 pairs for comparison.
 - ``small-fi-fr-noseed``: the ``small`` preset (the one that aligns fi→fr without a seed:
-  see ``alignment_core/methods/muse.py``) on fi (50k) → fr (20k); ``--seed 0``, 2, 3 and 4
+  see ``alignment_core/methods/muse.py``) on fi (50k) → fr (20k): two games in worker
+  processes (``peak_rss_worker_mb``: the largest worker's peak); ``--seed 0``, 2, 3 and 4
   succeed, ``--seed 1`` ends in a wrong basin.
 - ``fast-synthetic``: the fast run on French (8k) against a rotated, noised, row-shuffled
   copy with 80 % overlap; P@1 on the true pairs.

@@ -102,10 +102,10 @@ else:
     if seed_mode == "none":
         st.caption("Fully unsupervised runs can settle on a wrong solution when the two spaces are far "
                    "from isomorphic (the Diagnostics page says how far). On the Finnish–French data here "
-                   "only MUSE's `small` preset gets there (P@1 25–31 in about 3 minutes for 4 of the 5 random "
-                   "seeds tried; `restarts` runs more games and keeps the best by the criterion); the `fast` "
-                   "preset is a quick look that often fails without seeds. Identical strings or a few "
-                   "hundred seed pairs are the reliable way.")
+                   "only MUSE's `small` preset gets there: it plays two games at once (one per core, about "
+                   "4 minutes); a game succeeds about one time in three (P@1 25–31), and when both do, the "
+                   "pairs they agree on give about 31. The `fast` preset is a quick look that often fails "
+                   "without seeds. Identical strings or a few hundred seed pairs are the reliable way.")
     if sd.eval is None:
         st.caption("No evaluation dictionary: the run will not report precision.")
 

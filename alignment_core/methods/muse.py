@@ -67,8 +67,7 @@ given explicitly overrides it):
     dictionary climbs for ~10 rounds; once converged, S2T's larger dictionary adds 1–3
     points of P@1 (and raises the criterion, 0.61 → 0.62);
   * the criterion, the CSLS statistics and the dictionaries use the 15,000 most frequent
-    rows of each side (``max_rows``; W still maps every row).
-
+    rows of each side (``max_rows``; W still maps every row);
   * two games (``restarts`` = 2) at once, each in its own worker process on one core
     (``parallel``; module ``muse_game``: the inputs go through ``.npy`` files and the
     events come back as JSON lines, no pickle). Each game is an adversarial stage and the
@@ -84,23 +83,30 @@ given explicitly overrides it):
   Why a consensus: two successful games refine to different self-consistent dictionaries
   (they share only ~6,500 of 15,000 pairs), each with its own errors; the pairs both
   induce are mostly right. Measured offline on fi→fr with pairs of refined games alone at
-  CSLS P@1 25.8 / 26.9, 25.1 / 30.7 and 26.4 / 27.5 (mutual stage): consensus + polish
-  reached 30.5, 32.3 and 31.3, and its criterion (0.627–0.629) was above either game's
-  (0.605–0.624), so the selection by the criterion keeps it. Averaging the two W instead
-  gave 31.2, 30.1, 31.1; two refinements of the same game (mutual, S2T-only, or on 80 %
-  subsamples) agree on ~10,500 pairs and their consensus gains < 1 point.
+  CSLS P@1 25.8 / 26.9, 25.1 / 30.7, 26.9 / 30.7 and 26.4 / 27.5 (the last two after the
+  mutual stage only): consensus + polish reached 30.5, 32.3, 31.1 and 31.3, and its
+  criterion (0.627–0.629) was above either game's (0.605–0.624), so the selection by the
+  criterion keeps it. Averaging the two W instead gave 31.2, 30.1, 31.5 and 31.1. Two
+  refinements of the same game (mutual, S2T-only, or on 80 % subsamples) agree on ~10,500
+  pairs and their consensus gains < 1 point: the gain needs independent games.
 
 Measured with no seed on real fi→fr (``renorm,center,renorm``, xling test, 833 queries,
 whole 20k target vocabulary; 2-core machine, ``bench/bench_muse.py small-fi-fr-noseed``):
 
-- the preset (one game, 171–190 s on a quiet machine, about 105 s of it adversarial,
-  the rest refinement; peak RSS 420 MB): random seeds 0, 2, 3 and 4 succeed with CSLS P@1 25.09,
-  26.89, 30.73 and 29.89 (NN 23.29, 25.21, 26.77, 27.13; criterion 0.621–0.624), mean
-  28.2; seed 1 fails (P@1 0.1, criterion 0.524), and so does its second stream (1, 1),
-  so ``restarts=2`` does not rescue that seed (405 s). The adversarial stage ends at P@1
-  ≈ 2–4 (criterion ≈ 0.46–0.47); the mutual refinement climbs round by round (e.g. 2,
-  4, 5, 8, 9, 13, 18, 20, 22, 23) and the S2T polish adds the rest. The reference on a
-  GPU reaches ≈ 28.
+- the preset (two games at once: 205–243 s on a quiet machine, the adversarial stages
+  ending at 111–117 s; peak RSS 420 MB in the main process and 330 MB in each worker).
+  Random seeds 0, 2, 3 and 4 reach CSLS P@1 25.09, 26.89, 30.73 and 29.89 (NN 23.29,
+  25.21, 26.77, 27.13; criterion 0.621–0.624); seed 1 fails (P@1 0.24, criterion 0.51).
+  In each of these five runs game 2 (stream (seed, 1)) ended in a wrong basin, so the
+  consensus was not formed and the result is game 1's, the single game of earlier versions.
+- one game alone succeeds about one time in three: of eleven streams (seeds 0–5 and
+  (0, 1) … (4, 1)), 0, 2, 3 and 4 did. So two games raise the chance that at least one
+  succeeds from about 0.36 to about 0.6, and both succeed about one time in eight. Neither 7
+  epochs instead of 5 (streams (0, 1), (3, 1)) nor sampling both sides among their 20,000
+  most frequent words (2 of 6 streams) made a failing game succeed more often.
+- a successful game ends its adversarial stage at P@1 ≈ 2–4 (criterion ≈ 0.46–0.47); the
+  mutual refinement climbs round by round (e.g. 2, 4, 5, 8, 9, 13, 18, 20, 22, 23) and the
+  S2T polish adds the rest. The reference on a GPU reaches ≈ 28.
 
 Earlier measurements (before the changes above; learning rate 0.1): 8 epochs reached
 27.73, 26.65 and 29.89 on seeds 0–2 (303–337 s) and failed on seed 4; 5 epochs succeeded
