@@ -342,7 +342,7 @@ def test_a_failed_worker_is_a_clear_error_and_leaves_nothing_behind(monkeypatch,
     a, b = _toy()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(muse_mod.sys, "executable", "/bin/false")
-    with pytest.raises(RuntimeError, match="game 1's worker process ended with code 1"):
+    with pytest.raises(RuntimeError, match=r"MUSE game [12]'s worker process ended with code 1"):
         list(Muse(MuseConfig(**TINY, restarts=2)).fit(a, b))
     assert list(tmp_path.iterdir()) == []
 
