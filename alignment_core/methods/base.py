@@ -101,6 +101,11 @@ class Monitor:
         rows = np.fromiter(golds.keys(), dtype=np.int64)
         return cls(rows, [golds[r] for r in rows.tolist()])
 
+    def to_pairs(self) -> np.ndarray:
+        """The (query row, gold row) pairs: ``from_pairs``' input, for a worker process."""
+        pairs = [(q, g) for q, gold in zip(self.rows.tolist(), self.gold) for g in sorted(gold)]
+        return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+
     def restricted(self, rows_x: int, rows_y: int) -> "Monitor | None":
         """The queries (and gold targets) within the first ``rows_x`` source and ``rows_y``
         target rows: what a method fitted on the most frequent rows only can display."""

@@ -332,8 +332,7 @@ class Muse(Method):
         yield self._record(IterationEvent("init", 0, 0, metrics, time.perf_counter() - t0, w=w0, pairs=seeds,
                                           message=f"start: {how}"))
         adversarial = cfg.n_epochs > 0 and (seeds is None or cfg.seed_mode == "augment")
-        refine_kw = dict(rule=cfg.refine_rule, max_rank=cfg.refine_max_rank, csls_k=cfg.csls_k, monitor=monitor,
-                         t0=t0, extra_pairs=fit_seeds, patience=cfg.refine_patience)
+        refine_kw = self._refine_kw(monitor, t0, fit_seeds)
         if adversarial and cfg.restarts > 1:
             run = self._parallel_games if cfg.parallel else self._sequential_games
             results = yield from run(x, y, xf, yf, w0, monitor, t0, fit_seeds)
@@ -360,9 +359,14 @@ class Muse(Method):
         cfg: MuseConfig = self.config
         start = yield from self._adversarial(x, y, xf, yf, w0, rng, monitor, t0)
         yield from refine(self, xf, yf, start, cfg.refinements, mode=cfg.refine_mode, stage="refinement",
-                          rule=cfg.refine_rule, max_rank=cfg.refine_max_rank, csls_k=cfg.csls_k,
-                          monitor=monitor, t0=t0, extra_pairs=extra_pairs, patience=cfg.refine_patience)
+                          **self._refine_kw(monitor, t0, extra_pairs))
         return self._best[0], self._best[1]
+
+    def _refine_kw(self, monitor, t0, extra_pairs) -> dict[str, Any]:
+        """The arguments every refinement of this run (game, main, polish) passes to ``refine``."""
+        cfg: MuseConfig = self.config
+        return dict(rule=cfg.refine_rule, max_rank=cfg.refine_max_rank, csls_k=cfg.csls_k, monitor=monitor,
+                    t0=t0, extra_pairs=extra_pairs, patience=cfg.refine_patience)
 
     def _relay(self, ev: IterationEvent, r: int) -> IterationEvent:
         """A game's event as this run's: stage ``game r <stage>``; a W with its criterion
@@ -404,8 +408,7 @@ class Muse(Method):
             np.save(tmp / "w0.npy", np.asarray(w0, dtype=np.float32))
             np.save(tmp / "rows.npy", np.asarray([len(xf), len(yf)], dtype=np.int64))
             if monitor is not None:
-                pairs = [(q, g) for q, gold in zip(monitor.rows.tolist(), monitor.gold) for g in sorted(gold)]
-                np.save(tmp / "monitor.npy", np.asarray(pairs, dtype=np.int64))
+                np.save(tmp / "monitor.npy", monitor.to_pairs())
             if extra_pairs is not None and len(extra_pairs):
                 np.save(tmp / "seeds.npy", np.asarray(extra_pairs, dtype=np.int64))
             (tmp / "config.json").write_text(json.dumps(asdict(cfg)))
@@ -456,10 +459,10 @@ class Muse(Method):
         intersected; W = Procrustes on those pairs (with the seeds, if any). With a single
         such game, its W. Returns the W the polish starts from."""
         cfg: MuseConfig = self.config
-        top = max(c for c, _ in results)
+        top, best_w = max(results, key=lambda cw: cw[0])
         kept = [(r, w) for r, (c, w) in enumerate(results) if c >= top - cfg.consensus_gap]
         if len(kept) < 2:
-            return max(results, key=lambda cw: cw[0])[1]
+            return best_w
         agreed: set[tuple[int, int]] | None = None
         for _, w in kept:
             retr = Retriever(apply_mapping(xf, w), yf, csls_k=cfg.csls_k)
@@ -470,7 +473,7 @@ class Muse(Method):
         if extra_pairs is not None and len(extra_pairs):
             pairs = np.unique(np.concatenate([pairs, extra_pairs]), axis=0)
         if len(pairs) == 0:
-            return max(results, key=lambda cw: cw[0])[1]
+            return best_w
         w = procrustes(xf[pairs[:, 0]], yf[pairs[:, 1]])
         metrics = _criterion_metrics(xf, yf, w, cfg.csls_k, monitor)
         metrics.update({"dict_size": int(len(pairs)), "games_agreeing": len(kept)})

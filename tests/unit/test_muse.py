@@ -256,6 +256,10 @@ def test_max_rows_limits_the_criterion_refinement_and_dictionary_to_frequent_row
     m = Muse(MuseConfig(**TINY, max_rows=120))
     al = run_method(m, a, b, seed_pairs=seeds, monitor=Monitor.from_pairs(mon_pairs))
     assert al.induced.shape[0] > 0
+    # what a game's worker receives: the monitor's pairs, back as the same monitor
+    extra = np.array([[3, 7], [3, 9]])
+    mon = Monitor.from_pairs(np.concatenate([mon_pairs, extra]))
+    np.testing.assert_array_equal(np.unique(mon.to_pairs(), axis=0), np.unique(np.concatenate([mon_pairs, extra]), axis=0))
     assert al.induced[:, 0].max() < 120 and al.induced[:, 1].max() < 120
     assert al.w.shape == (a.dim, b.dim)  # W still maps every row
     # the criterion translates only the fitted rows (and the monitor did not fail on rows beyond)
