@@ -124,16 +124,31 @@ class Embeddings:
             return self
         return Embeddings(self.words[:n], self.vectors[:n], self.steps, self.report, self.name)
 
-    def normalize(self, spec: str | Sequence[str] | None = DEFAULT_NORMALIZATION) -> "Embeddings":
+    def subset(self, rows: Sequence[int] | np.ndarray) -> "Embeddings":
+        """The given rows, in the given order (same steps, report and name)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return Embeddings(tuple(self.words[i] for i in rows.tolist()), self.vectors[rows], self.steps,
+                          self.report, self.name)
+
+    def normalize(self, spec: str | Sequence[str] | None = DEFAULT_NORMALIZATION,
+                  fit_rows: Sequence[int] | np.ndarray | None = None) -> "Embeddings":
         """A new Embeddings with the steps applied in order (``iternorm`` expands to
-        5 × (center, renorm)); the steps and their parameters are recorded."""
+        5 × (center, renorm)); the steps and their parameters are recorded.
+
+        ``fit_rows``: the rows whose mean ``center`` subtracts (default: all rows). With a
+        held-out split, the means come from the training rows only and are applied to
+        every row, so nothing of the test items enters the fitted normalization."""
         x = np.array(self.vectors, dtype=np.float32)
+        fit = None if fit_rows is None else np.asarray(fit_rows, dtype=np.int64)
+        if fit is not None and len(fit) == 0:
+            raise ConfigError("normalization: fit_rows is empty")
         applied = list(self.steps)
         for name in parse_normalization(spec):
             expanded = ["center", "renorm"] * ITERNORM_ROUNDS if name == "iternorm" else [name]
             for step_name in expanded:
                 if step_name == "center":
-                    step = NormStep("center", x.mean(axis=0, dtype=np.float64).astype(np.float32))
+                    base = x if fit is None else x[fit]
+                    step = NormStep("center", base.mean(axis=0, dtype=np.float64).astype(np.float32))
                 else:
                     step = NormStep("renorm")
                 x = step.apply(x)

@@ -120,8 +120,14 @@ def gold_rank(retriever: Retriever, qs: QuerySet, rule: str, block: int = 512) -
             s = 2 * s - r_base[None, :]
         elif rule == "isf":
             s = retriever.isf_beta * s - lse[None, :].astype(np.float32)
+        golds = qs.gold[a:a + s.shape[0]]
+        if all(len(g) == 1 for g in golds):  # one gold per query (paired items): vectorized
+            g = np.fromiter((x[0] for x in golds), dtype=np.int64, count=len(golds))
+            best = s[np.arange(s.shape[0]), g]
+            ranks[a:a + s.shape[0]] = 1 + (s > best[:, None]).sum(axis=1)
+            continue
         for i in range(s.shape[0]):
-            g = qs.gold[a + i]
+            g = golds[i]
             best = s[i, g].max()
             ranks[a + i] = 1 + int((s[i] > best).sum())
     return ranks
@@ -144,3 +150,76 @@ def precision_by_frequency(per_word: list[dict], rule: str = "csls", bins: int =
             "p@1": round(100.0 * np.mean([it[f"rank_{rule}"] == 1 for it in items]), 2),
         })
     return out
+
+
+# --------------------------------------------------------------------------- paired items
+
+PAIRED_RULES = ("nn", "csls")
+CANDIDATE_SETS = ("test", "all")
+
+
+@dataclass
+class PairedResult:
+    """Retrieval metrics of paired items (vec2vec, Jha et al. 2025, §4.2).
+
+    For each held-out pair (x_i, y_i) the mapped source F(x_i) = x_i Wᵀ is scored against
+    the candidate targets under a rule (``nn``: cosine; ``csls``: 2 cos − r_T − r_S, see
+    ``retrieval``):
+
+    - top-k accuracy: the share (in percent) of pairs whose true partner y_i is among the
+      k best candidates of F(x_i);
+    - rank: 1 + the number of candidates scored strictly above y_i (1 = best); the mean
+      and median over the pairs (chance: about half the number of candidates);
+    - mean cosine: (1/m) Σ_i cos(F(x_i), y_i), the same for every rule.
+
+    ``candidates``: ``"test"`` = the held-out targets only (the published protocol:
+    8,192 candidates), ``"all"`` = every loaded target row (what a search index holds).
+    In both, the queries are the mapped test sources: CSLS's r_T(x) is over the
+    candidates and its hub penalty r_S(y) over the queries (a search system's query set),
+    so the cost is queries × candidates, never the whole source store squared.
+    """
+
+    n_pairs: int
+    candidates: str
+    n_candidates: int
+    mean_cos: float
+    scores: dict[str, dict[str, float]]
+
+    def to_dict(self) -> dict:
+        return {"n_pairs": self.n_pairs, "candidates": self.candidates, "n_candidates": self.n_candidates,
+                "mean_cos": self.mean_cos, **self.scores}
+
+
+def evaluate_pairs(src: Embeddings, tgt: Embeddings, w: np.ndarray | None, pairs: np.ndarray,
+                   candidates: str = "test", rules: tuple[str, ...] = PAIRED_RULES,
+                   ks: tuple[int, ...] = KS, csls_k: int = 10) -> PairedResult:
+    """Paired-item metrics of the mapping ``w`` (d_tgt × d_src; None = no mapping, same
+    dimensions) over ``pairs`` ((m, 2) source row, target row), against ``candidates``."""
+    if candidates not in CANDIDATE_SETS:
+        raise ValueError(f"candidates must be one of {CANDIDATE_SETS}, got {candidates!r}")
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    m = len(pairs)
+    if m == 0:
+        raise ValueError("evaluate_pairs needs at least one pair")
+    if w is None and src.dim != tgt.dim:
+        raise ValueError(f"no mapping between {src.dim}-d and {tgt.dim}-d spaces")
+
+    def mapped(x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, np.float32) if w is None else apply_mapping(x, w)
+
+    if candidates == "test":
+        retriever = Retriever(mapped(src.vectors[pairs[:, 0]]), tgt.vectors[pairs[:, 1]], csls_k=csls_k)
+        qs = QuerySet(np.arange(m, dtype=np.int64), [np.array([i], np.int64) for i in range(m)])
+    else:
+        retriever = Retriever(mapped(src.vectors[pairs[:, 0]]), tgt.vectors, csls_k=csls_k)
+        qs = QuerySet(np.arange(m, dtype=np.int64), [np.array([t], np.int64) for t in pairs[:, 1].tolist()])
+    gold = np.fromiter((g[0] for g in qs.gold), dtype=np.int64, count=m)
+    cos = np.einsum("ij,ij->i", retriever.src[qs.rows], retriever.tgt[gold])
+    scores: dict[str, dict[str, float]] = {}
+    for rule in rules:
+        ranks = gold_rank(retriever, qs, rule)
+        row = {f"top@{k}": round(100.0 * float(np.mean(ranks <= k)), 4) for k in ks}
+        row["mean_rank"] = round(float(ranks.mean()), 4)
+        row["median_rank"] = float(np.median(ranks))
+        scores[rule] = row
+    return PairedResult(m, candidates, retriever.n_tgt, round(float(cos.mean()), 6), scores)

@@ -21,12 +21,14 @@ from typing import Any, Callable
 import numpy as np
 
 from .dictionary import Dictionary, identical_strings, pairs_to_dictionary
-from .embeddings import DEFAULT_NORMALIZATION, Embeddings, parse_normalization
+from .embeddings import DEFAULT_NORMALIZATION, Embeddings, NormStep, parse_normalization
 from .errors import ConfigError, DictionaryFormatError
-from .evaluation import BLIResult, evaluate_bli
+from .evaluation import BLIResult, PairedResult, evaluate_bli, evaluate_pairs
+from .items import ItemSplit, SplitConfig, id_pairs, split_items
 from .methods import IterationEvent, Monitor, make_config, method_classes, run_method
 
-RUN_FILES = ("result.json", "config.json", "mapping.npy", "induced_dictionary.txt")
+RUN_FILES = ("result.json", "config.json", "mapping.npy", "induced_dictionary.txt", "normalization.json")
+PAIRS_MODES = (None, "ids")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class RunConfig:
     the default for Procrustes), ``"none"``, ``"identical"`` (identical strings), or an
     int N (the pairs of the first N source words of the seed dictionary).
     ``params``: the method's own parameters (see each method's config dataclass).
+    ``pairs``: ``"ids"`` for two encoders' embeddings of the same items: the pairs are the
+    ids on both sides, split by ``split`` (:class:`alignment_core.items.SplitConfig` as a
+    dict: held-out test items, K training pairs or disjoint unpaired halves); ids are
+    never lowercased. ``split["train_pairs"]`` defaults to all for Procrustes, 0 for the
+    unsupervised methods.
     """
 
     method: str = "procrustes"
@@ -50,9 +57,24 @@ class RunConfig:
     tgt: str | None = None
     seed_dict: str | None = None
     eval_dict: str | None = None
+    pairs: str | None = None
+    split: dict | None = None
+    texts_src: str | None = None
+    texts_tgt: str | None = None
 
     def __post_init__(self):
         parse_normalization(self.normalize)
+        if self.pairs not in PAIRS_MODES:
+            raise ConfigError(f"pairs must be 'ids' or unset, got {self.pairs!r}")
+        if self.pairs == "ids":
+            if self.lowercase:
+                raise ConfigError("paired items: ids are identifiers and are never lowercased (lowercase=False)")
+            split = dict(self.split or {})
+            if "train_pairs" not in split:
+                split["train_pairs"] = None if self.method == "procrustes" else 0
+            object.__setattr__(self, "split", SplitConfig.from_dict(split).to_dict())
+        elif self.split is not None:
+            raise ConfigError("a split is for paired items (pairs='ids')")
         if isinstance(self.seeds, str) and self.seeds not in ("all", "none", "identical"):
             try:
                 object.__setattr__(self, "seeds", int(self.seeds))
@@ -94,6 +116,9 @@ class RunResult:
     criterion: float | None = None
     cancelled: bool = False
     method_config: dict = field(default_factory=dict)
+    split: dict | None = None                       # paired items: the split's sizes and config
+    paired: dict[str, PairedResult] | None = None   # paired items: "test" and "all" candidates
+    test_pairs: np.ndarray | None = None            # paired items: (m, 2) rows of src/tgt held out
 
     def aligned_source(self) -> np.ndarray:
         return np.ascontiguousarray(self.src.vectors @ self.w.T)
@@ -113,6 +138,8 @@ class RunResult:
             "cancelled": self.cancelled,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
+            "split": self.split,
+            "paired": None if self.paired is None else {k: v.to_dict() for k, v in self.paired.items()},
             "history": self.history,
         }
 
@@ -146,6 +173,9 @@ def execute(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
             load_s: float = 0.0) -> RunResult:
     """Normalize, seed, align, evaluate. ``src_raw``/``tgt_raw`` are as loaded
     (lowercased already if the config says so); dictionaries are lowercased here."""
+    if config.pairs == "ids":
+        return execute_items(config, src_raw, tgt_raw, on_event=on_event, cancel=cancel,
+                             per_word=per_word, load_s=load_s)
     t0 = time.perf_counter()
     method_cfg = config.method_config()
     method_cls, _ = method_classes(config.method)
@@ -176,12 +206,94 @@ def execute(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
     )
 
 
+def execute_items(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
+                  on_event: Callable[[IterationEvent], None] | None = None,
+                  cancel: threading.Event | None = None, per_word: bool = True, candidates_all: bool = True,
+                  bli: bool = True, load_s: float = 0.0) -> RunResult:
+    """Two encoders' embeddings of the same items, paired by id (``config.pairs == "ids"``).
+
+    The pairs are split (:func:`alignment_core.items.split_items`); each side is
+    normalized with means fitted on the rows the method sees, never on the test items;
+    the method fits on those rows only (the training pairs are its seed pairs); the
+    mapping is then evaluated on the held-out pairs: paired-item metrics against the
+    held-out targets and against every target row (``candidates_all``), and the BLI
+    view (per-item top-10, ranks) against the held-out targets."""
+    t0 = time.perf_counter()
+    method_cfg = config.method_config()
+    method_cls, _ = method_classes(config.method)
+    pairs = id_pairs(src_raw, tgt_raw).index_pairs(src_raw, tgt_raw)
+    split = split_items(pairs, SplitConfig.from_dict(config.split))
+    fit_s, fit_t = split.fit_rows()
+    if config.method == "procrustes" and len(split.train) == 0:
+        raise ConfigError("supervised Procrustes needs paired training items (train_pairs ≥ 1); "
+                          "train_pairs = 0 is for the unsupervised methods")
+    src = src_raw.normalize(config.normalize, fit_rows=fit_s)
+    tgt = tgt_raw.normalize(config.normalize, fit_rows=fit_t)
+    seeds = split.train_in_fit() if len(split.train) else None
+    method = method_cls(method_cfg)
+    t1 = time.perf_counter()
+    alignment = run_method(method, src.subset(fit_s), tgt.subset(fit_t), seeds, None, on_event=on_event,
+                           cancel=cancel)
+    t2 = time.perf_counter()
+    w = np.asarray(alignment.w, np.float32)
+    paired = {"test": evaluate_pairs(src, tgt, w, split.test, "test")}
+    if candidates_all:
+        paired["all"] = evaluate_pairs(src, tgt, w, split.test, "all")
+    evaluation = None
+    if bli:
+        src_test, tgt_test = src.subset(split.test[:, 0]), tgt.subset(split.test[:, 1])
+        evaluation = evaluate_bli(src_test, tgt_test, w, id_pairs(src_test, tgt_test), per_word=per_word)
+    t3 = time.perf_counter()
+    fit_src, fit_tgt = src.subset(fit_s), tgt.subset(fit_t)
+    induced = (pairs_to_dictionary(alignment.induced, fit_src, fit_tgt) if len(alignment.induced)
+               else Dictionary(()))
+    return RunResult(
+        config=config, w=w, src=src, tgt=tgt, induced=induced, history=alignment.history,
+        timings={"load_s": load_s, "align_s": t2 - t0, "evaluate_s": t3 - t2, "total_s": load_s + t3 - t0},
+        evaluation=evaluation, seed_pairs=0 if seeds is None else int(len(seeds)),
+        criterion=alignment.criterion, cancelled=alignment.cancelled,
+        method_config=dataclasses.asdict(method_cfg), split=split.summary(), paired=paired,
+        test_pairs=split.test,
+    )
+
+
+def normalization_json(steps: tuple[NormStep, ...] | list[NormStep]) -> list[dict]:
+    """The recorded normalization steps as JSON (a center step carries its mean)."""
+    return [{"name": st.name} if st.mean is None else {"name": st.name, "mean": np.asarray(st.mean).tolist()}
+            for st in steps]
+
+
+def load_run_normalization(run_dir: str | Path, side: str = "src") -> tuple[NormStep, ...]:
+    """The normalization steps a saved run applied to one side ("src" or "tgt"), with
+    their fitted means: replay them on raw rows before mapping (``alignscope apply``)."""
+    p = Path(run_dir) / "normalization.json"
+    if not p.exists():
+        raise ConfigError(f"{p}: missing (a run saved by an older AlignScope); run 'alignscope align' again")
+    try:
+        raw = json.loads(p.read_text())
+        steps = []
+        for item in raw[side]:
+            mean = item.get("mean")
+            steps.append(NormStep(str(item["name"]), None if mean is None else np.asarray(mean, np.float32)))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ConfigError(f"{p}: unreadable normalization ({e.__class__.__name__}: {e})") from None
+    for st in steps:
+        if st.name not in ("renorm", "center") or (st.name == "center" and st.mean is None):
+            raise ConfigError(f"{p}: unknown or incomplete normalization step {st.name!r}")
+    return tuple(steps)
+
+
 def save_run(result: RunResult, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "mapping.npy", result.w, allow_pickle=False)
     (out / "induced_dictionary.txt").write_text(result.induced.to_text(), encoding="utf-8")
     (out / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2) + "\n")
+    (out / "normalization.json").write_text(json.dumps(
+        {"src": normalization_json(result.src.steps), "tgt": normalization_json(result.tgt.steps)}) + "\n")
+    if result.test_pairs is not None:
+        (out / "test_ids.txt").write_text("".join(result.src.words[i] + "\n" for i in result.test_pairs[:, 0].tolist()),
+                                          encoding="utf-8")
     (out / "result.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return out
 
