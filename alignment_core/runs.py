@@ -231,22 +231,32 @@ def execute_items(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
     tgt = tgt_raw.normalize(config.normalize, fit_rows=fit_t)
     seeds = split.train_in_fit() if len(split.train) else None
     method = method_cls(method_cfg)
-    t1 = time.perf_counter()
-    alignment = run_method(method, src.subset(fit_s), tgt.subset(fit_t), seeds, None, on_event=on_event,
-                           cancel=cancel)
+
+    def to_full_rows(ev: IterationEvent) -> None:
+        # the method's rows are rows of the fitted sub-spaces: its events speak of the loaded rows
+        if ev.pairs is not None and len(ev.pairs):
+            p = np.asarray(ev.pairs, np.int64)
+            ev.pairs = np.stack([fit_s[p[:, 0]], fit_t[p[:, 1]]], axis=1)
+        on_event(ev)
+
+    alignment = run_method(method, src.subset(fit_s), tgt.subset(fit_t), seeds, None,
+                           on_event=None if on_event is None else to_full_rows, cancel=cancel)
     t2 = time.perf_counter()
     w = np.asarray(alignment.w, np.float32)
     paired = {"test": evaluate_pairs(src, tgt, w, split.test, "test")}
     if candidates_all:
         paired["all"] = evaluate_pairs(src, tgt, w, split.test, "all")
+    if src.dim == tgt.dim and bli:   # the "no alignment" baseline: chance for independent encoders
+        paired["none"] = evaluate_pairs(src, tgt, None, split.test, "test")
     evaluation = None
     if bli:
         src_test, tgt_test = src.subset(split.test[:, 0]), tgt.subset(split.test[:, 1])
         evaluation = evaluate_bli(src_test, tgt_test, w, id_pairs(src_test, tgt_test), per_word=per_word)
     t3 = time.perf_counter()
-    fit_src, fit_tgt = src.subset(fit_s), tgt.subset(fit_t)
-    induced = (pairs_to_dictionary(alignment.induced, fit_src, fit_tgt) if len(alignment.induced)
-               else Dictionary(()))
+    induced = Dictionary(())
+    if len(alignment.induced):
+        ind = np.asarray(alignment.induced, np.int64)
+        induced = pairs_to_dictionary(np.stack([fit_s[ind[:, 0]], fit_t[ind[:, 1]]], axis=1), src, tgt)
     return RunResult(
         config=config, w=w, src=src, tgt=tgt, induced=induced, history=alignment.history,
         timings={"load_s": load_s, "align_s": t2 - t0, "evaluate_s": t3 - t2, "total_s": load_s + t3 - t0},

@@ -70,6 +70,39 @@ def live_view() -> None:
         j.cancel()
 
 
+def _split_form(method: str) -> dict:
+    """Paired items: the held-out test set and the training pairs (vec2vec protocol)."""
+    from alignment_core.items import DEFAULT_TEST_SIZE, effective_test_size, id_pairs
+
+    n_pairs = len(id_pairs(sd.src.emb, sd.tgt.emb))
+    unsup = method != "procrustes"
+    opts = ["all", "K", "none"]
+    labels = {"all": "all the non-test pairs (supervised)",
+              "K": "K pairs, plus the unpaired rest of both sides (semi-supervised)",
+              "none": "none: the rest is split into disjoint unpaired halves (unsupervised)"}
+    c1, c2, c3, c4 = st.columns([2.4, 1, 1, 1])
+    mode = c1.radio("Training pairs", opts[1:] if unsup else opts[:2], format_func=labels.get,
+                    index=1 if unsup else 0, key=f"train_mode_{method}")
+    k = c2.number_input("K", min_value=1, value=30 if unsup else 1000, step=10, key=f"train_k_{method}",
+                        disabled=mode != "K")
+    test = c3.number_input("held-out test pairs", min_value=1, value=DEFAULT_TEST_SIZE, step=512, key="test_size",
+                           help="no method ever sees them; at most a quarter of the pairs are held out")
+    split_seed = c4.number_input("split seed", min_value=0, value=0, step=1, key="split_seed")
+    t = effective_test_size(n_pairs, int(test)) if n_pairs >= 2 else 0
+    rest = max(0, n_pairs - t)
+    if mode == "all":
+        st.caption(f"{n_pairs:,} paired ids: {t:,} held out for testing, Procrustes on the other {rest:,} pairs.")
+    elif mode == "K":
+        kk = min(int(k), rest)
+        st.caption(f"{n_pairs:,} paired ids: {t:,} held out, {kk:,} training pairs, and the other "
+                   f"{rest - kk:,} items split into disjoint halves ({(rest - kk) // 2:,} per side, no pair).")
+    else:
+        st.caption(f"{n_pairs:,} paired ids: {t:,} held out; the source keeps {rest // 2:,} of the others and the "
+                   f"target the other {rest - rest // 2:,}: no training pair exists.")
+    return {"test_size": int(test), "seed": int(split_seed),
+            "train_pairs": None if mode == "all" else (int(k) if mode == "K" else 0)}
+
+
 if running:
     st.subheader(f"Running: {job.name}")
     live_view()
@@ -87,39 +120,52 @@ else:
     chosen = params.method_form(method, cfg_cls, key="p")
 
     supervised = method == "procrustes"
+    split = None
+    if sd.items:
+        split = _split_form(method)
     seed_opts = (["all", "N pairs", "identical"] if supervised else ["none", "N pairs", "identical"])
-    seed_labels = {"all": "the whole seed dictionary", "none": "none (fully unsupervised)",
-                   "N pairs": "the first N source words of the seed dictionary",
-                   "identical": "identical strings (words spelled the same in both)"}
-    c1, c2, c3 = st.columns([2, 1, 1])
-    seed_mode = c1.radio("Seed pairs", seed_opts, format_func=seed_labels.get, key=f"seeds_{method}")
-    n_seed = c2.number_input("N", min_value=1, value=500, step=100, key="n_seeds",
-                             disabled=seed_mode != "N pairs")
-    rand_seed = c3.number_input("random seed", min_value=0, value=0, step=1, key="rand_seed")
-    seeds = int(n_seed) if seed_mode == "N pairs" else seed_mode
-    if seed_mode in ("all", "N pairs") and sd.seed is None:
-        st.warning("No seed dictionary is loaded (Data page): choose identical strings, or load one.")
-    if seed_mode == "none":
-        st.caption("Fully unsupervised runs can settle on a wrong solution when the two spaces are far "
-                   "from isomorphic (the Diagnostics page says how far). On the Finnish–French data here "
-                   "only MUSE's `small` preset gets there: it plays two games at once (one per core, about "
-                   "4 minutes); a game succeeds about one time in three (P@1 25–31), and when both do, the "
-                   "pairs they agree on give about 31. The `fast` preset is a quick look that often fails "
-                   "without seeds. Identical strings or a few hundred seed pairs are the reliable way.")
-    if sd.eval is None:
-        st.caption("No evaluation dictionary: the run will not report precision.")
+    if sd.items:
+        seeds = "none"
+        rand_seed = st.number_input("random seed (of the method)", min_value=0, value=0, step=1, key="rand_seed")
+        if split["train_pairs"] == 0:
+            st.caption("Fully unsupervised between two encoders: no pair at all, only the two unpaired halves. "
+                       "The result says whether it is likely to have worked (held-out top-1 is measured "
+                       "after the run, never used to choose).")
+    else:
+        seed_labels = {"all": "the whole seed dictionary", "none": "none (fully unsupervised)",
+                       "N pairs": "the first N source words of the seed dictionary",
+                       "identical": "identical strings (words spelled the same in both)"}
+        c1, c2, c3 = st.columns([2, 1, 1])
+        seed_mode = c1.radio("Seed pairs", seed_opts, format_func=seed_labels.get, key=f"seeds_{method}")
+        n_seed = c2.number_input("N", min_value=1, value=500, step=100, key="n_seeds",
+                                 disabled=seed_mode != "N pairs")
+        rand_seed = c3.number_input("random seed", min_value=0, value=0, step=1, key="rand_seed")
+        seeds = int(n_seed) if seed_mode == "N pairs" else seed_mode
+        if seed_mode in ("all", "N pairs") and sd.seed is None:
+            st.warning("No seed dictionary is loaded (Data page): choose identical strings, or load one.")
+        if seed_mode == "none":
+            st.caption("Fully unsupervised runs can settle on a wrong solution when the two spaces are far "
+                       "from isomorphic (the Diagnostics page says how far). On the Finnish–French data here "
+                       "only MUSE's `small` preset gets there: it plays two games at once (one per core, about "
+                       "4 minutes); a game succeeds about one time in three (P@1 25–31), and when both do, the "
+                       "pairs they agree on give about 31. The `fast` preset is a quick look that often fails "
+                       "without seeds. Identical strings or a few hundred seed pairs are the reliable way.")
+        if sd.eval is None:
+            st.caption("No evaluation dictionary: the run will not report precision.")
 
     default_name = f"{method} #{len(sd.runs) + 1}"
     name = st.text_input("Run name", value=default_name, key=f"run_name_{len(sd.runs)}_{method}")
     if st.button("Start", type="primary", key="start"):
         try:
-            config = RunConfig(method=method, params=chosen, seeds=seeds, normalize=sd.normalize,
-                               max_vocab=sd.max_vocab, lowercase=sd.lowercase, seed=int(rand_seed),
+            config = RunConfig(method=method, params=chosen, seeds="all" if sd.items else seeds,
+                               normalize=sd.normalize, max_vocab=sd.max_vocab,
+                               lowercase=False if sd.items else sd.lowercase, seed=int(rand_seed),
                                src=sd.src.name, tgt=sd.tgt.name,
                                seed_dict=sd.seed.name if sd.seed else None,
-                               eval_dict=sd.eval.name if sd.eval else None)
+                               eval_dict=sd.eval.name if sd.eval else None,
+                               pairs="ids" if sd.items else None, split=split)
             config.method_config()  # validate the parameters before starting
-            seed_dict = sd.seed.dictionary if (sd.seed and seed_mode != "identical") else None
+            seed_dict = sd.seed.dictionary if (sd.seed and seeds != "identical") else None
             sd.job = AlignJob(name.strip() or default_name, config, sd.src.emb, sd.tgt.emb, seed_dict,
                               sd.eval.dictionary if sd.eval else None,
                               animation_dict=(sd.eval or sd.seed).dictionary if (sd.eval or sd.seed) else None

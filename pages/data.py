@@ -14,14 +14,44 @@ sd = S.get()
 limit_mb = st.get_option("server.maxUploadSize")
 
 st.title("Data")
-st.caption(f"The bundled sample (Finnish → French, 10,000 words each) is loaded on your first visit. "
+st.caption(f"The bundled word sample (Finnish → French, 10,000 words each) is loaded on your first visit; "
+           f"the encoder sample (two text encoders' embeddings of 8,000 WordNet glosses) is one click away. "
            f"Upload your own files below: **up to {limit_mb:,} MB per file**. Embeddings: word2vec/fastText "
            f"text (.vec, .txt, optionally .gz), word2vec binary (.bin), .npz (arrays 'vectors' and 'words'), "
-           f".npy with its .vocab.txt. Dictionaries: 'source target' per line (space or tab).")
+           f".npy with its .vocab.txt, Parquet (an id column and a vector column). Dictionaries: "
+           f"'source target' per line (space or tab).")
 
 for msg in sd.messages:
     st.warning(msg)
 sd.messages.clear()
+
+# ---------------------------------------------------------------- what the rows are
+KIND_LABELS = {"words": "words of two languages (a bilingual dictionary pairs them)",
+               "items": "items with ids, embedded by two encoders (the ids pair them)"}
+b1, b2, b3 = st.columns([2.2, 1.2, 1.2])
+kind = b1.radio("The rows are", list(KIND_LABELS), format_func=KIND_LABELS.get, index=list(KIND_LABELS).index(sd.kind),
+                key=f"kind_{sd.kind}", horizontal=False)
+if kind != sd.kind:
+    with st.spinner("re-reading the loaded sets"):
+        for err in loaders.set_kind(kind):
+            sd.messages.append(err)
+    st.rerun()
+if b2.button("Load the word sample (fi → fr)", key="reload_sample"):
+    try:
+        loaders.load_sample()
+        st.rerun()
+    except AlignScopeError as e:
+        st.error(str(e))
+if b3.button("Load the encoder sample (MiniLM → e5)", key="load_items_sample"):
+    try:
+        loaders.load_items_sample()
+        st.rerun()
+    except AlignScopeError as e:
+        st.error(str(e))
+if sd.items:
+    st.caption("Items: an id is an identifier, never lowercased; a duplicate id is an error. The items whose "
+               "id is on both sides are the pairs; the Align page splits them into held-out test items and "
+               "training items (or unpaired halves), as vec2vec and mini-vec2vec do.")
 
 # ---------------------------------------------------------------- options
 with st.expander("Options: vocabulary size, lowercase, normalization", expanded=False):
@@ -29,7 +59,10 @@ with st.expander("Options: vocabulary size, lowercase, normalization", expanded=
     max_vocab = c1.number_input("max vocabulary (first N rows)", min_value=100, max_value=2_000_000,
                                 value=sd.max_vocab, step=10_000, key="opt_max_vocab")
     lowercase = c2.toggle("lowercase words (keep the most frequent spelling)", value=sd.lowercase,
-                          key="opt_lowercase")
+                          key="opt_lowercase", disabled=sd.items,
+                          help="ids of items are never lowercased" if sd.items else None)
+    if sd.items:
+        lowercase = sd.lowercase
     presets = ["renorm,center,renorm", "renorm", "center,renorm", "iternorm", "renorm,iternorm", "none"]
     cur = sd.normalize if sd.normalize in presets else "renorm,center,renorm"
     norm = c3.selectbox("normalization, in order", presets, index=presets.index(cur), key="opt_norm",
@@ -87,16 +120,35 @@ def _dict_upload(which: str, label: str) -> None:
         st.rerun()
 
 
+def _texts_upload() -> None:
+    f = st.file_uploader("Texts of the items (id<TAB>text per line, or Parquet with id and text columns): "
+                         "shown wherever an id is", type=loaders.TEXTS_TYPES, key="up_texts")
+    if f is None or st.session_state.get("done_texts") == f.file_id:
+        return
+    st.session_state["done_texts"] = f.file_id
+    try:
+        loaders.load_texts(f.getvalue(), f.name)
+        st.session_state["err_texts"] = None
+    except AlignScopeError as e:
+        st.session_state["err_texts"] = str(e)
+    else:
+        st.rerun()
+
+
 c1, c2 = st.columns(2)
 with c1:
-    _embedding_upload("src", "Source embeddings")
-    _dict_upload("seed", "Seed dictionary (for supervised runs)")
+    _embedding_upload("src", "Source embeddings" + (" (e.g. the old model)" if sd.items else ""))
+    if not sd.items:
+        _dict_upload("seed", "Seed dictionary (for supervised runs)")
 with c2:
-    _embedding_upload("tgt", "Target embeddings")
-    _dict_upload("eval", "Evaluation dictionary (for precision)")
+    _embedding_upload("tgt", "Target embeddings" + (" (e.g. the new model)" if sd.items else ""))
+    if not sd.items:
+        _dict_upload("eval", "Evaluation dictionary (for precision)")
+if sd.items:
+    _texts_upload()
 
 for slot, what in (("src", "source set"), ("tgt", "target set"), ("seed", "seed dictionary"),
-                   ("eval", "evaluation dictionary")):
+                   ("eval", "evaluation dictionary"), ("texts", "texts file")):
     err = st.session_state.get(f"err_{slot}")
     if err:
         st.error(f"Could not load the {what}: {err}. The previous {what} is kept.", icon=":material/error:")
@@ -104,16 +156,10 @@ for slot, what in (("src", "source set"), ("tgt", "target set"), ("seed", "seed 
             st.session_state[f"err_{slot}"] = None
             st.rerun()
 
-b1, b2, _ = st.columns([1.3, 1.3, 3])
-if b1.button("Reload the sample pair", key="reload_sample"):
-    try:
-        loaders.load_sample()
+if not sd.items and (sd.seed is not None or sd.eval is not None):
+    if st.button("Remove dictionaries", key="drop_dicts"):
+        sd.seed = sd.eval = None
         st.rerun()
-    except AlignScopeError as e:
-        st.error(str(e))
-if b2.button("Remove dictionaries", key="drop_dicts"):
-    sd.seed = sd.eval = None
-    st.rerun()
 
 # ---------------------------------------------------------------- validation report
 st.subheader("Validation report")
@@ -135,6 +181,20 @@ if rows:
 else:
     st.info("No embeddings loaded.")
 
+if sd.items and sd.ready():
+    from alignment_core.items import effective_test_size, id_pairs
+
+    n_pairs = len(id_pairs(sd.src.emb, sd.tgt.emb))
+    only_s, only_t = len(sd.src.emb) - n_pairs, len(sd.tgt.emb) - n_pairs
+    labelled = sum(1 for w in sd.src.emb.words if sd.texts and w in sd.texts)
+    st.table(pd.DataFrame([{"paired ids (on both sides)": n_pairs, "only in the source": only_s,
+                            "only in the target": only_t,
+                            "held out by default": effective_test_size(n_pairs) if n_pairs >= 2 else 0,
+                            "texts": f"{sd.texts_name}: {labelled:,} source ids labelled" if sd.texts else "none"}]))
+    if n_pairs < 2:
+        st.warning("Fewer than two ids are on both sides: the two files do not embed the same items "
+                   "(ids are compared exactly).")
+
 drows = []
 for label, which in (("seed", "seed"), ("evaluation", "eval")):
     ld = getattr(sd, which)
@@ -149,7 +209,9 @@ for label, which in (("seed", "seed"), ("evaluation", "eval")):
                     "dropped: source OOV": cov.dropped_src_oov, "dropped: target OOV": cov.dropped_tgt_oov,
                     "dropped: both OOV": cov.dropped_both_oov})
     drows.append(row)
-if drows:
+if sd.items:
+    pass
+elif drows:
     st.table(pd.DataFrame(drows).set_index("dictionary"))
     if sd.lowercase:
         st.caption("Coverage is computed with the dictionaries lowercased, as the runs will use them.")
@@ -160,5 +222,11 @@ else:
 if sd.ready():
     with st.expander("First words of each set"):
         c1, c2 = st.columns(2)
-        c1.write(", ".join(sd.src.emb.words[:60]))
-        c2.write(", ".join(sd.tgt.emb.words[:60]))
+        if sd.items and sd.texts:
+            c1.dataframe(pd.DataFrame({"id": sd.src.emb.words[:20],
+                                       "text": [sd.label(w) for w in sd.src.emb.words[:20]]}), hide_index=True)
+            c2.dataframe(pd.DataFrame({"id": sd.tgt.emb.words[:20],
+                                       "text": [sd.label(w) for w in sd.tgt.emb.words[:20]]}), hide_index=True)
+        else:
+            c1.write(", ".join(sd.src.emb.words[:60]))
+            c2.write(", ".join(sd.tgt.emb.words[:60]))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from alignment_core.evaluation import precision_by_frequency
 from ui import common, exports, figures, inspector
+from ui import items as items_ui
 from ui import state as S
 
 common.ensure_navigation()
@@ -20,8 +21,13 @@ rec = common.run_picker("Run", key="eval_pick")
 r = rec.result
 ev = r.evaluation
 
+# ---------------------------------------------------------------- paired items
+if r.paired is not None:
+    items_ui.paired_section(rec, sd)
+
 # ---------------------------------------------------------------- precision
-st.subheader("Bilingual lexicon induction (MUSE protocol)")
+if r.paired is None:
+    st.subheader("Bilingual lexicon induction (MUSE protocol)")
 if ev is None:
     st.info("This run had no evaluation dictionary: load one on the Data page and run again.")
 else:
@@ -37,25 +43,35 @@ else:
                 bars.append({"setting": label, "rule": rule, "k": k, "value": res.scores[rule][f"p@{k}"]})
         rows.append(row)
     df = pd.DataFrame(rows).set_index("setting")
-    st.table(df.style.format({c: "{:.1f}" for c in df.columns if c != "queries"}))
-    if rec.baseline is None:
+    if r.paired is None:
+        st.table(df.style.format({c: "{:.1f}" for c in df.columns if c != "queries"}))
+    if r.paired is not None:
+        pass
+    elif rec.baseline is None:
         st.caption(rec.baseline_note or "No 'no alignment' baseline for this run.")
     else:
         st.caption("'no alignment' retrieves with the normalized source vectors as they are (X·I): it is "
                    "meaningful only because both spaces have the same dimension, and is near zero for "
                    "independently trained spaces.")
-    if r.eval_coverage:
+    if r.eval_coverage and r.paired is None:
         c = r.eval_coverage
         st.caption(f"{ev.n_queries} query words; evaluation dictionary: {c['pairs_kept']}/{c['pairs_total']} "
                    f"pairs in the vocabularies (source OOV {c['dropped_src_oov']}, target OOV "
                    f"{c['dropped_tgt_oov']}, both {c['dropped_both_oov']}).")
-    st.plotly_chart(figures.precision_bars(bars), key="prec_bars", config={"displayModeBar": False})
+    if r.paired is None:
+        st.plotly_chart(figures.precision_bars(bars), key="prec_bars", config={"displayModeBar": False})
 
     # ------------------------------------------------------------ per-word table
-    st.subheader("Per word")
+    st.subheader("Per held-out item (against the held-out targets)" if r.paired is not None else "Per word")
     table = rec.cache.get("per_word_df")
     if table is None:
         table = exports.per_word_frame(ev.per_word)
+        if r.paired is not None and sd.texts:
+            table.insert(1, "text", [sd.label(i) for i in table["source"]])
+            for rule in ("nn", "csls", "isf"):
+                if f"pred_{rule}" in table:
+                    table.insert(table.columns.get_loc(f"pred_{rule}") + 1, f"pred_{rule}_text",
+                                 [sd.label(i) for i in table[f"pred_{rule}"]])
         rec.cache["per_word_df"] = table
     c1, c2, c3 = st.columns([2, 1, 1])
     q = c1.text_input("search (source, gold or prediction)", key="pw_search").strip().lower()
@@ -63,8 +79,10 @@ else:
     filt = c3.selectbox("show", ["all", "correct", "wrong", "near miss (gold at rank 2–10)"], key="pw_filter")
     view = table
     if q:
-        mask = (view["source"].str.contains(q, regex=False) | view["gold"].str.contains(q, regex=False)
-                | view[f"pred_{rule}"].str.contains(q, regex=False))
+        cols = [c for c in ("source", "gold", f"pred_{rule}", "text", f"pred_{rule}_text") if c in view]
+        mask = view[cols[0]].str.lower().str.contains(q, regex=False)
+        for c in cols[1:]:
+            mask |= view[c].str.lower().str.contains(q, regex=False)
         view = view[mask]
     rank = view[f"rank_{rule}"]
     if filt == "correct":
@@ -83,7 +101,7 @@ st.subheader("Word inspector")
 word = st.text_input("source word", value=(ev.per_word[0]["source"] if ev and ev.per_word else ""),
                      key="inspect_word").strip()
 if word:
-    if sd.lowercase:
+    if sd.lowercase and r.paired is None:
         word = word.lower()
     info = inspector.inspect_word(rec, word, sd)
     if info is None:

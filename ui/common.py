@@ -37,6 +37,7 @@ def harvest_job() -> None:
         rec.cache["seconds"] = job.finished - job.started
         if job.retriever is not None:
             rec.cache["retriever"] = job.retriever
+        rec.cache["raw"] = job.raw_sets()   # the sets as loaded (immutable): the curve re-splits them
         sd.runs[rid] = rec
         sd.selected = rid
 
@@ -52,7 +53,9 @@ def sidebar() -> None:
             else:
                 st.caption(f"**{label}**: {ls.name} · {len(ls.emb):,} × {ls.emb.dim}"
                            + (" (sample)" if ls.origin == "sample" else ""))
-        for label, ld in (("seed dict", sd.seed), ("eval dict", sd.eval)):
+        if sd.items:
+            st.caption(f"**texts**: {sd.texts_name} · {len(sd.texts):,}" if sd.texts else "texts: none")
+        for label, ld in (() if sd.items else (("seed dict", sd.seed), ("eval dict", sd.eval))):
             if ld is not None:
                 st.caption(f"**{label}**: {ld.name} · {len(ld.dictionary):,} pairs")
             else:
@@ -69,7 +72,13 @@ def sidebar() -> None:
             ev = last.result.evaluation
             st.caption(f"**{last.name}** · {last.result.config.method}"
                        + (" · cancelled" if last.result.cancelled else ""))
-            if ev is not None:
+            if last.result.paired is not None:
+                t = last.result.paired["test"]
+                cols = st.columns(2)
+                cols[0].metric("top-1 nn", f"{t.scores['nn']['top@1']:.1f}")
+                cols[1].metric("top-1 csls", f"{t.scores['csls']['top@1']:.1f}")
+                st.caption(f"{t.n_pairs:,} held-out pairs · mean rank {t.scores['nn']['mean_rank']:.1f}")
+            elif ev is not None:
                 cols = st.columns(3)
                 for col, rule in zip(cols, ("nn", "csls", "isf")):
                     col.metric(f"P@1 {rule}", f"{ev.scores[rule]['p@1']:.1f}")
@@ -99,7 +108,14 @@ def runs_table() -> pd.DataFrame:
                "criterion": None if r.criterion is None or r.criterion == float("-inf") else round(r.criterion, 4),
                "time (s)": round(rec.cache.get("seconds", r.timings.get("total_s", 0.0)), 1),
                "cancelled": r.cancelled}
-        if r.evaluation is not None:
+        if r.paired is not None:
+            t = r.paired["test"]
+            row["split"] = r.split.get("setting")
+            for rule in ("nn", "csls"):
+                row[f"{rule} top-1"] = t.scores[rule]["top@1"]
+                row[f"{rule} mean rank"] = t.scores[rule]["mean_rank"]
+            row["mean cos"] = t.mean_cos
+        elif r.evaluation is not None:
             for rule in ("nn", "csls", "isf"):
                 for k in (1, 10):
                     row[f"{rule} P@{k}"] = r.evaluation.scores[rule][f"p@{k}"]

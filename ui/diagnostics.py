@@ -20,6 +20,14 @@ from .jobs import Task
 
 
 def _dicts(rec, sd):
+    r = rec.result
+    if r.test_pairs is not None:
+        # paired items: the training pairs play the seed dictionary, the held-out pairs the evaluation one
+        from alignment_core.dictionary import Dictionary
+
+        def ids(rows):
+            return Dictionary(tuple((r.src.words[i], r.tgt.words[j]) for i, j in rows.tolist()), "paired ids")
+        return None, ids(r.test_pairs)
     low = rec.result.config.lowercase
     seed = sd.seed.dictionary if sd.seed is not None else None
     ev = sd.eval.dictionary if sd.eval is not None else None

@@ -137,6 +137,10 @@ class AlignJob:
         self.thread.join(timeout)
         return not self.thread.is_alive()
 
+    def raw_sets(self) -> tuple[Embeddings, Embeddings]:
+        """The two sets as loaded (immutable), before the run's normalization."""
+        return self._src, self._tgt
+
     # ------------------------------------------------------------------ thread
     def _prepare_animation(self) -> None:
         """A fixed PCA frame of the translations of up to ANIMATION_WORDS dictionary pairs."""

@@ -17,12 +17,13 @@ import streamlit as st
 from alignment_core.dictionary import Dictionary, parse_dictionary
 from alignment_core.embeddings import Embeddings
 from alignment_core.errors import AlignScopeError, EmbeddingFormatError
-from alignment_core.io import load_embeddings, parse_embeddings
+from alignment_core.io import load_embeddings, parse_embeddings, parse_texts
 
 from . import state as S
 
 #: the formats the core reads (see alignment_core.io); .npy needs its .vocab.txt
-EMBEDDING_TYPES = ["vec", "txt", "gz", "bin", "npy", "npz", "glove", "w2v"]
+EMBEDDING_TYPES = ["vec", "txt", "gz", "bin", "npy", "npz", "glove", "w2v", "parquet", "pq"]
+TEXTS_TYPES = ["tsv", "txt", "parquet", "pq"]
 DICT_TYPES = ["txt", "tsv", "dic", "dict"]
 
 
@@ -32,14 +33,19 @@ def digest(data: bytes) -> str:
 
 @st.cache_resource(max_entries=12, show_spinner=False)
 def _parse_embeddings(key: str, _data: bytes, filename: str, max_vocab: int | None,
-                      _vocab: bytes | None) -> Embeddings:
-    return parse_embeddings(_data, filename, max_vocab=max_vocab, lowercase=False, vocab_bytes=_vocab)
+                      _vocab: bytes | None, ids: bool = False) -> Embeddings:
+    return parse_embeddings(_data, filename, max_vocab=max_vocab, lowercase=False, vocab_bytes=_vocab, ids=ids)
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
-def _load_path(key: str, path: str, max_vocab: int | None) -> Embeddings:
+def _load_path(key: str, path: str, max_vocab: int | None, ids: bool = False) -> Embeddings:
     """A file on disk (the sample): the core's loader, with its on-disk parse cache."""
-    return load_embeddings(path, max_vocab=max_vocab, lowercase=False)
+    return load_embeddings(path, max_vocab=max_vocab, lowercase=False, ids=ids)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _parse_texts(key: str, _data: bytes, filename: str) -> dict:
+    return parse_texts(_data, filename)
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -53,16 +59,18 @@ def _parse_dictionary(key: str, _data: bytes, filename: str) -> Dictionary:
 
 
 def embeddings_from_bytes(data: bytes, filename: str, max_vocab: int | None, lowercase: bool,
-                          vocab: bytes | None = None, path: str | None = None) -> tuple[Embeddings, str]:
+                          vocab: bytes | None = None, path: str | None = None,
+                          ids: bool = False) -> tuple[Embeddings, str]:
     """(Embeddings, digest). Raises the core's AlignScopeError on a malformed file.
-    ``path``: the bytes are that file on disk (read through the core's cached loader)."""
+    ``path``: the bytes are that file on disk (read through the core's cached loader).
+    ``ids``: rows are items with ids (never lowercased; a duplicate id is an error)."""
     d = digest(data) + ("" if vocab is None else digest(vocab))
-    key = f"{d}|{max_vocab}|{Path(filename).suffix}"
-    if path is not None and vocab is None:
-        emb = _load_path(key, path, max_vocab)
+    key = f"{d}|{max_vocab}|{Path(filename).suffix}|{'ids' if ids else 'words'}"
+    if path is not None and (vocab is None or ids):
+        emb = _load_path(key, path, max_vocab, ids)
     else:
-        emb = _parse_embeddings(key, data, filename, max_vocab, vocab)
-    if lowercase:
+        emb = _parse_embeddings(key, data, filename, max_vocab, vocab, ids)
+    if lowercase and not ids:
         emb = _lowercased(key + "|lower", emb)
     return emb, d
 
@@ -78,7 +86,7 @@ def load_set(side: str, data: bytes, filename: str, origin: str, path: str | Non
     previous set stays (the caller shows the message)."""
     sd = S.get()
     emb, d = embeddings_from_bytes(data, filename, sd.max_vocab, sd.lowercase, vocab,
-                                   path=path if origin == "sample" else None)
+                                   path=path if origin == "sample" else None, ids=sd.items)
     setattr(sd, side, S.LoadedSet(filename, d, emb, origin, path=path,
                                   data=None if origin == "sample" else data, vocab_data=vocab))
 
@@ -118,7 +126,61 @@ def ensure_sample() -> None:
         sd.messages.append(f"the sample data could not be loaded: {e}")
 
 
+def load_texts(data: bytes, filename: str) -> None:
+    """Install an id → text file (labels for items); on error nothing changes."""
+    sd = S.get()
+    sd.texts = _parse_texts(digest(data), data, filename)
+    sd.texts_name = filename
+
+
+def set_kind(kind: str) -> list[str]:
+    """Switch between words (two languages) and items (two encoders, paired by id). The
+    loaded sets are read again the new way (ids: never lowercased, a duplicate id an
+    error); a set that cannot be read that way is unloaded, and the message says why.
+    Dictionaries belong to words, texts to items. Returns the error messages."""
+    sd = S.get()
+    if kind == sd.kind:
+        return []
+    if kind not in S.KINDS:
+        raise ValueError(f"kind must be one of {S.KINDS}")
+    sd.kind = kind
+    if kind == "items":
+        sd.seed = sd.eval = None
+    else:
+        sd.texts, sd.texts_name = None, ""
+    errors = []
+    for side in ("src", "tgt"):
+        cur: S.LoadedSet | None = getattr(sd, side)
+        if cur is None:
+            continue
+        data = Path(cur.path).read_bytes() if cur.origin == "sample" else cur.data
+        try:
+            load_set(side, data, cur.name, cur.origin, cur.path, cur.vocab_data)
+        except AlignScopeError as e:
+            setattr(sd, side, None)
+            errors.append(f"{cur.name} cannot be read as {kind} and was unloaded: {e}")
+    return errors
+
+
+def load_items_sample() -> None:
+    """The encoder sample: MiniLM and e5 embeddings of 8,000 WordNet items, with texts."""
+    sd = S.get()
+    if sd.kind != "items":
+        sd.src = sd.tgt = None      # replaced below: not worth re-reading as items first
+    set_kind("items")
+    for side in ("src", "tgt"):
+        p = S.SAMPLE_ITEMS[side]
+        vocab = p.with_name(p.name[:-4] + ".vocab.txt").read_bytes()
+        load_set(side, p.read_bytes(), p.name, "sample", path=str(p), vocab=vocab)
+    p = S.SAMPLE_ITEMS["texts"]
+    load_texts(p.read_bytes(), p.name)
+
+
 def load_sample() -> None:
+    sd = S.get()
+    if sd.kind != "words":
+        sd.src = sd.tgt = None
+    set_kind("words")
     for side in ("src", "tgt"):
         p = S.SAMPLE[side]
         load_set(side, p.read_bytes(), p.name, "sample", path=str(p))
@@ -145,5 +207,6 @@ def check_upload_pair(filename: str) -> str | None:
 
 
 __all__ = ["EMBEDDING_TYPES", "DICT_TYPES", "digest", "embeddings_from_bytes", "dictionary_from_bytes",
-           "load_set", "load_dict", "reload_sets", "ensure_sample", "load_sample", "coverage_for",
+           "load_set", "load_dict", "reload_sets", "ensure_sample", "load_sample", "load_items_sample",
+           "load_texts", "set_kind", "coverage_for",
            "EmbeddingFormatError"]

@@ -25,6 +25,15 @@ SAMPLE = {
     "seed": SAMPLE_DIR / "fi-fr.train.txt",
     "eval": SAMPLE_DIR / "fi-fr.test.txt",
 }
+#: the encoder sample: two text encoders' embeddings of the same 8,000 WordNet items
+SAMPLE_ITEMS = {
+    "src": SAMPLE_DIR / "wordnet.minilm.8k.npy",
+    "tgt": SAMPLE_DIR / "wordnet.e5.8k.npy",
+    "texts": SAMPLE_DIR / "wordnet.8k.texts.tsv",
+}
+KINDS = ("words", "items")
+#: longest label shown for an item's text (tables, the map's hover)
+LABEL_CHARS = 90
 _KEY = "alignscope"
 
 
@@ -87,6 +96,22 @@ class SessionData:
     messages: list = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     sample_tried: bool = False
+    kind: str = "words"              # "words" (two languages) | "items" (two encoders, paired by id)
+    texts: dict | None = None        # items: id → text (labels), or None
+    texts_name: str = ""
+
+    @property
+    def items(self) -> bool:
+        return self.kind == "items"
+
+    def label(self, ident: str, short: bool = True) -> str:
+        """What to show for a row: the item's text (shortened) when texts are loaded, else the id."""
+        if not self.texts:
+            return ident
+        t = self.texts.get(ident)
+        if t is None:
+            return ident
+        return t if not short or len(t) <= LABEL_CHARS else t[:LABEL_CHARS - 1] + "…"
 
     def next_id(self) -> int:
         return next(self._ids)
