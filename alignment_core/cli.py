@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_diagnose_parser(sub)
+    from .store import add_apply_parser
+
+    add_apply_parser(sub)
     return ap
 
 
@@ -347,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
         from .diagnostics.command import run_diagnose
 
         handler = run_diagnose
+    elif args.command == "apply":
+        from .store import run_apply
+
+        handler = run_apply
     else:
         handler = handlers[args.command]
     try:

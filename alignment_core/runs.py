@@ -11,6 +11,7 @@ Everything is JSON or ``.npy``; nothing is pickled.
 from __future__ import annotations
 
 import dataclasses
+import os
 import json
 import threading
 import time
@@ -24,7 +25,7 @@ from .dictionary import Dictionary, identical_strings, pairs_to_dictionary
 from .embeddings import DEFAULT_NORMALIZATION, Embeddings, NormStep, parse_normalization
 from .errors import ConfigError, DictionaryFormatError
 from .evaluation import BLIResult, PairedResult, evaluate_bli, evaluate_pairs
-from .items import ItemSplit, SplitConfig, id_pairs, split_items
+from .items import SplitConfig, id_pairs, split_items
 from .methods import IterationEvent, Monitor, make_config, method_classes, run_method
 
 RUN_FILES = ("result.json", "config.json", "mapping.npy", "induced_dictionary.txt", "normalization.json")
@@ -273,23 +274,48 @@ def normalization_json(steps: tuple[NormStep, ...] | list[NormStep]) -> list[dic
             for st in steps]
 
 
-def load_run_normalization(run_dir: str | Path, side: str = "src") -> tuple[NormStep, ...]:
-    """The normalization steps a saved run applied to one side ("src" or "tgt"), with
-    their fitted means: replay them on raw rows before mapping (``alignscope apply``)."""
-    p = Path(run_dir) / "normalization.json"
-    if not p.exists():
-        raise ConfigError(f"{p}: missing (a run saved by an older AlignScope); run 'alignscope align' again")
+def load_run_normalization(run_dir: str | os.PathLike, side: str = "src") -> tuple[NormStep, ...]:
+    """The normalization steps one side of a saved run applied, with their fitted means,
+    from ``normalization.json`` = ``{"src": [{"name": "renorm"}, {"name": "center",
+    "mean": [...]}, ...], "tgt": [...]}``.
+
+    Replay them on raw rows before mapping (``alignscope apply``, ``export``). A run
+    folder without the file (saved before it existed) is accepted when its
+    ``config.json`` normalization has no ``center`` step (renorm needs no parameter);
+    otherwise the means are unknown and the run must be saved again.
+    """
+    d = Path(run_dir)
+    path = d / "normalization.json"
+    if not path.exists():
+        cfg, _ = load_run(d)
+        names = parse_normalization(cfg.normalize)
+        if any(n != "renorm" for n in names):
+            raise ConfigError(
+                f"{path}: not found; this run's normalization {cfg.normalize!r} subtracts a mean that only "
+                "normalization.json records (save the run again with this version of alignscope)")
+        return tuple(NormStep("renorm") for _ in names)
     try:
-        raw = json.loads(p.read_text())
-        steps = []
-        for item in raw[side]:
-            mean = item.get("mean")
-            steps.append(NormStep(str(item["name"]), None if mean is None else np.asarray(mean, np.float32)))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise ConfigError(f"{p}: unreadable normalization ({e.__class__.__name__}: {e})") from None
-    for st in steps:
-        if st.name not in ("renorm", "center") or (st.name == "center" and st.mean is None):
-            raise ConfigError(f"{p}: unknown or incomplete normalization step {st.name!r}")
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get(side), list):
+        raise ConfigError(f"{path}: expected a JSON object with a list of steps under {side!r}")
+    steps = []
+    for i, step in enumerate(raw[side], start=1):
+        name = step.get("name") if isinstance(step, dict) else None
+        if name not in ("renorm", "center"):
+            raise ConfigError(f"{path}: {side} step {i} must be {{'name': 'renorm'}} or {{'name': 'center', "
+                              f"'mean': [...]}}, got {step!r:.80}")
+        if name == "center":
+            try:
+                mean = np.asarray(step.get("mean"), dtype=np.float32)
+            except (TypeError, ValueError):
+                mean = np.empty(0, np.float32)
+            if mean.ndim != 1 or mean.size == 0 or not np.isfinite(mean).all():
+                raise ConfigError(f"{path}: {side} step {i} (center) needs 'mean', a list of finite numbers")
+            steps.append(NormStep("center", mean))
+        else:
+            steps.append(NormStep("renorm"))
     return tuple(steps)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conftest import errors, new_app, session, until, wait_for_run
+from conftest import errors, new_app, session, wait_for_run
 
 
 def _frame(at, column: str):

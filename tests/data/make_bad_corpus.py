@@ -57,6 +57,21 @@ def npz_bytes(**members):
     return b.getvalue()
 
 
+def parquet_bytes(ids=WORDS, vectors=None, **columns):
+    """A Parquet file in memory: ``id`` and ``vector`` (list<float32>) columns, or the
+    columns given."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not columns:
+        vecs = VECS if vectors is None else vectors
+        rows_ = [None if v is None else [float(x) for x in v] for v in vecs]
+        columns = {"id": pa.array(ids, pa.string()), "vector": pa.array(rows_, pa.list_(pa.float32()))}
+    b = io.BytesIO()
+    pq.write_table(pa.table(columns), b)
+    return b.getvalue()
+
+
 def cases():
     r = rows()
     good = vec_text(r)
@@ -129,6 +144,23 @@ def cases():
         "error", "Python objects")
     add("npz_shape_mismatch.npz", npz_bytes(vectors=VECS[:4], words=np.array(WORDS)), "error", "to match 'words'")
     add("npz_not_a_zip.npz", b"PK\x03\x04" + b"\x00" * 40, "error", "not a valid .npz")
+    # ---- Parquet (id + vector columns)
+    pqt = parquet_bytes()
+    add("parquet_cut_in_half.parquet", pqt[: len(pqt) // 2], "error", "not a valid Parquet file")
+    add("parquet_named_text.parquet", good, "error", "not a valid Parquet file")
+    ragged = [list(v) for v in VECS]
+    ragged[2] = ragged[2][:2]
+    add("parquet_ragged.parquet", parquet_bytes(vectors=ragged), "error", "row 3 (id 'et'): the vector has 2 values")
+    add("parquet_nan.parquet", parquet_bytes(vectors=np.where(np.eye(6, 3)[::-1] == 1, np.nan, VECS)), "error",
+        "holds NaN or Inf")
+    add("parquet_null_vector.parquet", parquet_bytes(vectors=[*VECS[:4], None, VECS[5]]), "error",
+        "row 5 (id 'les'): the vector is null")
+    add("parquet_no_id_column.parquet", parquet_bytes(score=np.arange(6.0), vector=[list(v) for v in VECS]),
+        "error", "no id column")
+    add("parquet_vector_strings.parquet", parquet_bytes(id=WORDS, vector=[" ".join(map(str, v)) for v in VECS]),
+        "error", "must hold lists of numbers, got string")
+    add("parquet_empty_table.parquet", parquet_bytes(ids=[], vectors=[]), "error", "the Parquet table is empty")
+    add("parquet_duplicate_ids.parquet", parquet_bytes(ids=WORDS[:5] + ["de"]), "ok", report={"duplicates_dropped": 1})
     # ---- dictionaries
     add("dict_three_columns.txt", b"kissa chat\nkoira chien loup\n", "error", "found 3", 2, kind="dictionary")
     add("dict_one_column.txt", b"kissa chat\nkoira\n", "error", "found 1", 2, kind="dictionary")
