@@ -236,3 +236,30 @@ def test_pairs_needed_curve_is_monotone_on_wordnet(tmp_path, capsys):
     assert top1[0] < 2 and 10 < top1[1] < 25 and 84 < top1[2] < 90
     csv = (tmp_path / "curve" / "curve.csv").read_text().splitlines()
     assert csv[0].startswith("variant,k,draw") and len(csv) == 1 + 6
+
+
+@pytest.mark.parametrize("method,params", [
+    ("mini-vec2vec", {"anchor_runs": 2, "sample_size": 600, "qap_restarts": 2, "refine1_iterations": 4,
+                      "refine2_clusters": 40, "criterion_every": 0, "csls_refinements": 1}),
+    ("muse", {"preset": "fast", "n_epochs": 1, "epoch_size": 2000, "refinements": 1}),
+])
+def test_unsupervised_methods_never_see_the_held_out_items(method, params):
+    emb = _real_items(1600)
+    other = _rotated(emb, 0.1)
+    cfg = RunConfig(method=method, params=params, pairs="ids", lowercase=False, split={"test_size": 400})
+    seen: list[np.ndarray] = []
+    stages = []
+
+    def on_event(ev):
+        stages.append(ev.stage)
+        if ev.pairs is not None and len(ev.pairs):
+            seen.append(np.asarray(ev.pairs))
+    r = execute(cfg, emb, other, on_event=on_event)
+    assert r.split["setting"] == "unsupervised" and r.split["train"] == 0 and r.seed_pairs == 0
+    assert stages, "no live events"
+    test_src, test_tgt = set(r.test_pairs[:, 0].tolist()), set(r.test_pairs[:, 1].tolist())
+    half_src = set(np.setdiff1d(np.arange(len(emb)), r.test_pairs[:, 0]).tolist())
+    for p in seen + [np.array([[r.src.index[s], r.tgt.index[t]] for s, t in r.induced.pairs]).reshape(-1, 2)]:
+        assert test_src.isdisjoint(p[:, 0].tolist()) and test_tgt.isdisjoint(p[:, 1].tolist())
+        assert set(p[:, 0].tolist()) <= half_src
+    assert r.paired["test"].n_pairs == 400 and r.paired["test"].n_candidates == 400
