@@ -1,4 +1,5 @@
-"""Explore: both spaces on one 2-D map (UMAP, with PCA while UMAP runs)."""
+"""Explore: both spaces on one 2-D map (the anchored UMAP map, with PCA while it is computed),
+and how faithfully the map reports the alignment (alignment_core.faithfulness)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from alignment_core.faithfulness import Faithfulness, gold_pairs
 from alignment_core.projection import pca_2d
 from ui import common, figures, inspector, layouts
 from ui import state as S
@@ -25,7 +27,11 @@ n_max = min(len(sd.src.emb), len(sd.tgt.emb))
 cap = int(c1.number_input("points per side (most frequent)", min_value=100, max_value=max(100, n_max),
                           value=min(5000, n_max), step=500, key="ex_cap"))
 after = c2.toggle("after alignment", value=rec is not None, disabled=rec is None, key="ex_after")
-algo = c3.radio("layout", ["UMAP", "PCA"], horizontal=True, key="ex_algo")
+LAYOUTS = {"anchored UMAP": "anchored", "joint UMAP": "joint", "PCA": "pca"}
+algo = c3.radio("layout", list(LAYOUTS), horizontal=True, key="ex_algo",
+                help="anchored UMAP: a UMAP of the target words, each mapped source word drawn beside the "
+                     "targets nearest to it when its best translation is as close as its own neighbours, the "
+                     "others on their own island (docs/map.md). joint UMAP: one UMAP of both sets of points.")
 query = c4.text_input("find a source word", key="ex_find").strip()
 show_lines = st.checkbox("lines joining dictionary pairs among the selected or found words", value=True,
                          key="ex_lines")
@@ -52,6 +58,7 @@ if src_x.shape[1] != tgt_x.shape[1]:
     st.stop()
 points = np.vstack([src_x, tgt_x]).astype(np.float32)
 words = list(src_words[:n_s]) + list(tgt_words[:n_t])
+show_label = sd.label if sd.items else None     # items are shown by their text
 side_labels = ("source" + (" (aligned)" if after else ""), "target")
 
 # ---------------------------------------------------------------- dictionary pairs for lines
@@ -76,7 +83,7 @@ def pair_lines(src_rows: list[int]) -> list[tuple[int, int]]:
 highlight: list[int] = []
 found_lines: list[tuple[int, int]] = []
 if query:
-    qw = query.lower() if sd.lowercase else query
+    qw = query.lower() if (sd.lowercase and not sd.items) else query
     if qw in src_pos:
         i = src_pos[qw]
         highlight.append(i)
@@ -94,15 +101,37 @@ if query:
 
 
 # ---------------------------------------------------------------- the map
-def draw(coords: np.ndarray, title: str) -> None:
+def faithfulness_panel(faith: dict | None) -> None:
+    """The map's faithfulness numbers under it, with a one-line reading."""
+    if not faith:
+        st.caption("No dictionary pair among the drawn words: the map's faithfulness cannot be measured.")
+        return
+    f = Faithfulness(**faith)
+    c1, c2, c3 = st.columns(3)
+    if f.map_p is not None:
+        c1.metric(f"P@{f.k}: map vs aligned space", f"{f.map_p:.0%} vs {f.aligned_p:.0%}",
+                  help=f"{f.n_queries:,} dictionary words drawn with a drawn translation: the share whose "
+                       f"translation is among their {f.k} nearest target points on the map, and among their "
+                       f"{f.k} nearest drawn targets by cosine in the aligned space.")
+    c2.metric("mixing: map vs aligned space", f"{f.map_mixing:.0%} vs {f.aligned_mixing:.0%}",
+              help=f"Share of the other space's points among each point's {f.m} nearest neighbours, on the map "
+                   f"and in the aligned space (cosine), over {f.mix_sample:,} points.")
+    if f.trustworthiness is not None:
+        c3.metric("trustworthiness T(10)", f"{f.trustworthiness:.2f}",
+                  help=f"Venna & Kaski 2001, on a random subsample of {f.trust_sample:,} points.")
+    st.caption(f.reading())
+
+
+def draw(coords: np.ndarray, title: str, hover: list[str] | None = None) -> None:
     sel_key = "ex_selection"
     prev = st.session_state.get(sel_key)
     sel_src = list(prev["src"]) if prev else []
     lines = list(found_lines)
     if show_lines and sel_src:
         lines += pair_lines(sel_src[:300])
-    fig = figures.scatter_map(coords, words, n_s, highlight=highlight, lines=lines if show_lines else [],
-                              title=title, src_label=side_labels[0], tgt_label=side_labels[1])
+    fig = figures.scatter_map(coords, words if show_label is None else [show_label(w) for w in words], n_s,
+                              highlight=highlight, lines=lines if show_lines else [],
+                              title=title, src_label=side_labels[0], tgt_label=side_labels[1], hover=hover)
     event = st.plotly_chart(fig, key="ex_map", on_select="rerun", selection_mode=("box", "lasso"),
                             config={"scrollZoom": True})
     pts = (event or {}).get("selection", {}).get("points", []) if event else []
@@ -138,22 +167,45 @@ if pca is None or pca[0] != cache_key:
     st.session_state["ex_pca"] = pca
 what = f"{n_s:,} source + {n_t:,} target words, {'after' if after else 'before'} alignment"
 
-if algo == "PCA":
+# the dictionary the map is judged by: the held-out evaluation dictionary, else the seed
+judge = sd.eval or sd.seed
+lower = rec.result.config.lowercase if rec is not None else sd.lowercase
+gp = None
+if rec is not None and rec.result.test_pairs is not None:   # items: the held-out pairs judge the map
+    r_ = rec.result
+    gp = gold_pairs(src_words[:n_s], tgt_words[:n_t],
+                    [(r_.src.words[i], r_.tgt.words[j]) for i, j in r_.test_pairs.tolist()])
+elif judge is not None:
+    d = judge.dictionary.lowercased() if lower else judge.dictionary
+    gp = gold_pairs(src_words[:n_s], tgt_words[:n_t], d.pairs)
+
+if LAYOUTS[algo] == "pca":
     draw(pca[1], f"PCA · {what}")
 else:
-    fut = layouts.service().umap(points, layouts.points_key(points, "umap", 15, 0.1))
+    layout = LAYOUTS[algo]
+    label = "Anchored UMAP" if layout == "anchored" else "UMAP"
+    fut = layouts.service().map(src_x, tgt_x, layouts.map_key(src_x, tgt_x, gp, layout, 15), gp,
+                                layout=layout, n_neighbors=15)
     if fut.done() and fut.exception() is None:
-        draw(fut.result(), f"UMAP · {what}")
+        m = fut.result()
+        hover = figures.map_hover(words, n_s, m.nearest, m.nearest_cos, tgt_words,
+                                  inspector.gold_map(rec, sd) if rec is not None else None, label=show_label)
+        island = n_s - int(m.anchored.sum())
+        draw(m.coords, f"{label} · {what}", hover)
+        if layout == "anchored" and island:
+            st.caption(f"{island:,} of {n_s:,} source words have no target as close as their own neighbours: "
+                       "they are drawn on their own island, right of the target map.")
+        faithfulness_panel(m.faithfulness)
     elif fut.done():
-        st.error(f"UMAP failed: {fut.exception()}; showing PCA.")
+        st.error(f"The map failed: {fut.exception()}; showing PCA.")
         draw(pca[1], f"PCA · {what}")
     else:
         @st.fragment(run_every=1.0)
-        def wait_for_umap() -> None:
+        def wait_for_map() -> None:
             if fut.done():
                 st.rerun(scope="app")
-            st.info("UMAP is computing in the background (k-NN with faiss, then the layout); "
-                    "the PCA view is shown meanwhile.", icon=":material/hourglass_top:")
+            st.info("The map is computing in the background (k-NN with faiss, then UMAP, then its "
+                    "faithfulness numbers); the PCA view is shown meanwhile.", icon=":material/hourglass_top:")
 
-        wait_for_umap()
+        wait_for_map()
         draw(pca[1], f"PCA (UMAP on its way) · {what}")

@@ -109,18 +109,42 @@ def precision_bars(rows: list[dict]) -> go.Figure:
     return fig
 
 
+def map_hover(words: Sequence[str], n_src: int, nearest: np.ndarray | None, nearest_cos: np.ndarray | None,
+              tgt_words: Sequence[str], gold: dict[str, Sequence[str]] | None = None,
+              label=None) -> list[str]:
+    """Hover lines for :func:`scatter_map`: a source word with its nearest target in the
+    aligned space, the cosine and ✓ gold / ✗ not gold (when its gold is known); a
+    target word alone. ``label`` (id → text) shows items by their text."""
+    show = label or (lambda w: w)
+    out = [show(w) for w in words]
+    if nearest is None or nearest_cos is None:
+        return out
+    gold = gold or {}
+    for i in range(min(n_src, len(nearest))):
+        t = tgt_words[int(nearest[i])]
+        g = gold.get(words[i])
+        mark = "" if not g else (" ✓ gold" if t in g else
+                                 " ✗ not gold (gold: " + ", ".join(show(x) for x in list(g)[:3]) + ")")
+        out[i] = f"{show(words[i])} → {show(t)} (cos {float(nearest_cos[i]):.2f}){mark}"
+    return out
+
+
 def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
                 highlight: Sequence[int] = (), lines: Sequence[tuple[int, int]] = (),
-                title: str = "", src_label: str = "source", tgt_label: str = "target") -> go.Figure:
+                title: str = "", src_label: str = "source", tgt_label: str = "target",
+                hover: Sequence[str] | None = None) -> go.Figure:
     """Both spaces on one map: ``coords`` (n, 2) with the first ``n_src`` rows the source
-    words. ``highlight`` are row indices drawn large; ``lines`` join (source row, target row)."""
+    words. ``highlight`` are row indices drawn large; ``lines`` join (source row, target row);
+    ``hover`` one hover line per row (default: the word). Points are WebGL
+    (``Scattergl``), so 2 × 50,000 stay responsive."""
     fig = go.Figure()
+    hover = list(words) if hover is None else list(hover)
     for k, (name, color, sl) in enumerate(((src_label, SRC_COLOR, slice(0, n_src)),
                                            (tgt_label, TGT_COLOR, slice(n_src, len(words))))):
         c = coords[sl]
         fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers", name=name,
                                    marker=dict(color=color, size=4, opacity=0.55),
-                                   text=list(words[sl]), hovertemplate="%{text}<extra>" + name + "</extra>"))
+                                   text=hover[sl], hovertemplate="%{text}<extra>" + name + "</extra>"))
     if lines:
         xs, ys = [], []
         for a, b in lines:

@@ -37,6 +37,10 @@ def gold_map(rec, sd) -> dict[str, list[str]]:
     """source word → its translations in the evaluation and seed dictionaries (as the run
     used them: lowercased when the run lowercased)."""
     gm = rec.cache.get("gold_map")
+    if gm is None and rec.result.test_pairs is not None:   # items: an id's partner is the same id
+        r = rec.result
+        gm = {w: [w] for w in r.src.words if w in r.tgt.index}
+        rec.cache["gold_map"] = gm
     if gm is None:
         gm = {}
         for ld in (sd.eval, sd.seed):

@@ -1,7 +1,9 @@
 """2-D layouts computed in the background, cached by the content of the points.
 
 One ``LayoutService`` per server (``st.cache_resource``): a worker *process* computes
-UMAP layouts (:func:`alignment_core.projection.umap_2d`, via ``projection.serve``) and
+UMAP layouts (:func:`alignment_core.projection.umap_2d`) and the two-space maps with
+their faithfulness numbers (:func:`alignment_core.projection.anchored_map`,
+:func:`alignment_core.faithfulness.faithfulness`), via ``projection.serve``, and
 the service keeps the results keyed by a BLAKE2b digest of the exact float32 points
 and parameters.
 A layout is immutable data derived from those points only, so two sessions that
@@ -20,6 +22,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +37,22 @@ def points_key(x: np.ndarray, *params) -> str:
     h = hashlib.blake2b(x.tobytes(), digest_size=16)
     h.update(repr((x.shape, params)).encode())
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """A two-space map from the worker: coordinates (source rows first), which source rows
+    are anchored beside a target, each source row's nearest target row and its cosine, the
+    faithfulness numbers (a dict of
+    :class:`alignment_core.faithfulness.Faithfulness` fields, or None), and timings."""
+
+    coords: np.ndarray
+    anchored: np.ndarray
+    nearest: np.ndarray
+    nearest_cos: np.ndarray
+    faithfulness: dict | None
+    layout_seconds: float
+    seconds: float
 
 
 class LayoutWorker:
@@ -97,6 +116,38 @@ class LayoutWorker:
         y.setflags(write=False)
         return y
 
+    def map(self, src: np.ndarray, tgt: np.ndarray, gold_pairs: np.ndarray | None = None,
+            layout: str = "anchored", **kw) -> "MapLayout":
+        """A two-space map (:func:`alignment_core.projection.map_layout`) and, when
+        ``gold_pairs`` (int m × 2: source row, target row) are given, its faithfulness
+        numbers (:func:`alignment_core.faithfulness.faithfulness`), both in the worker."""
+        with self._lock:
+            self._n += 1
+            n = self._n
+        d = Path(self._dir.name)
+        files = {name: d / f"{name}{n}.npy" for name in ("src", "tgt", "out", "anchored", "nearest",
+                                                         "nearest_cos", "gold")}
+        np.save(files["src"], np.ascontiguousarray(src, dtype=np.float32), allow_pickle=False)
+        np.save(files["tgt"], np.ascontiguousarray(tgt, dtype=np.float32), allow_pickle=False)
+        req = {"cmd": "map", "layout": layout, **{k: str(files[k]) for k in ("src", "tgt", "out", "anchored", "nearest",
+                                                                          "nearest_cos")}, **kw}
+        if gold_pairs is not None and len(gold_pairs):
+            np.save(files["gold"], np.asarray(gold_pairs, dtype=np.int64).reshape(-1, 2), allow_pickle=False)
+            req["gold"] = str(files["gold"])
+        try:
+            reply = self._ask(req)
+            y = np.load(files["out"], allow_pickle=False)
+            anchored = np.load(files["anchored"], allow_pickle=False)
+            nearest = np.load(files["nearest"], allow_pickle=False)
+            nearest_cos = np.load(files["nearest_cos"], allow_pickle=False)
+        finally:
+            for p in files.values():
+                p.unlink(missing_ok=True)
+        for a in (y, anchored, nearest, nearest_cos):
+            a.setflags(write=False)
+        return MapLayout(y, anchored, nearest, nearest_cos, reply.get("faithfulness"),
+                         float(reply.get("layout_seconds", 0.0)), float(reply.get("seconds", 0.0)))
+
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.stdin.close()
@@ -130,6 +181,32 @@ class LayoutService:
             while len(self._futures) > MAX_LAYOUTS:
                 self._futures.popitem(last=False)
             return fut
+
+
+    def map(self, src: np.ndarray, tgt: np.ndarray, key: str, gold_pairs: np.ndarray | None = None,
+            **kw) -> Future:
+        """The future :class:`MapLayout` of ``src`` + ``tgt`` (started if new). ``key`` from
+        :func:`points_key` over the stacked points, the gold pairs and the parameters."""
+        with self._lock:
+            fut = self._futures.get(key)
+            if fut is not None and not (fut.done() and fut.exception() is not None):
+                self._futures.move_to_end(key)
+                return fut
+            src = np.array(src, dtype=np.float32, copy=True)
+            tgt = np.array(tgt, dtype=np.float32, copy=True)
+            gp = None if gold_pairs is None else np.array(gold_pairs, dtype=np.int64, copy=True)
+            fut = self._pool.submit(self.worker.map, src, tgt, gp, **kw)
+            self._futures[key] = fut
+            while len(self._futures) > MAX_LAYOUTS:
+                self._futures.popitem(last=False)
+            return fut
+
+
+def map_key(src: np.ndarray, tgt: np.ndarray, gold_pairs: np.ndarray | None, *params) -> str:
+    """Content key of a two-space map: the points, the gold pairs and the parameters."""
+    x = np.vstack([np.asarray(src, np.float32), np.asarray(tgt, np.float32)])
+    g = b"" if gold_pairs is None else np.ascontiguousarray(gold_pairs, dtype=np.int64).tobytes()
+    return points_key(x, len(src), hashlib.blake2b(g, digest_size=8).hexdigest(), *params)
 
 
 @st.cache_resource(show_spinner=False)

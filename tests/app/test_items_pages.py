@@ -94,3 +94,26 @@ def test_unsupervised_split_form_on_items():
     at.radio(key="train_mode_mini-vec2vec").set_value("K").run()
     caps = " ".join(c.value for c in at.caption)
     assert "30 training pairs" in caps
+
+
+def test_diagnostics_and_explore_work_on_items():
+    at = _items_app()
+    at.switch_page("pages/align.py").run()
+    at.button(key="start").click().run()
+    sd = wait_for_run(at)
+    rec = sd.last_run()
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    from ui.inspector import gold_map
+
+    gm = gold_map(rec, sd)
+    w = rec.result.src.words[0]
+    assert gm[w] == [w]                               # an item's partner is the same id
+    at.switch_page("pages/diagnostics.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.number_input(key="diag_n").set_value(2000).run()
+    at.button(key="diag_start").click().run()
+    task = rec.cache["diag_tasks"][2000]
+    assert task.wait(300) and task.status == "done", task.error
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]

@@ -1,5 +1,6 @@
 """alignment_core.projection: PCA recovers known axes; UMAP with the faiss k-NN graph
-keeps neighbourhoods (trustworthiness) on data with a known structure."""
+keeps neighbourhoods (trustworthiness) on data with a known structure; the app's layout
+worker answers UMAP and two-space map requests (with the map's faithfulness numbers)."""
 
 from __future__ import annotations
 
@@ -74,5 +75,55 @@ def test_layout_worker_process_round_trip():
             bad.result(timeout=60)
         # the worker survives a bad request
         assert svc.umap(x[:200], points_key(x[:200], "umap")).result(timeout=600).shape == (200, 2)
+        # the two-space map with its faithfulness numbers (the Explore page's default)
+        from ui.layouts import map_key
+
+        src = (x + 0.05 * rng.standard_normal(x.shape)).astype(np.float32)
+        gp = np.stack([np.arange(400), np.arange(400)], axis=1)
+        m = svc.map(src, x, map_key(src, x, gp, "anchored"), gp).result(timeout=600)
+        assert m.coords.shape == (800, 2) and m.anchored.shape == (400,) and m.anchored.mean() > 0.9
+        assert np.array_equal(m.nearest[:20], np.arange(20))
+        f = m.faithfulness
+        assert f["n_queries"] == 400 and f["map_p"] >= 0.85 * f["aligned_p"] and f["trustworthiness"] > 0.9
+        assert svc.map(src, x, map_key(src, x, gp, "anchored"), gp).result() is m  # cached by content
+        j = svc.map(src, x, map_key(src, x, None, "joint"), None, layout="joint").result(timeout=600)
+        assert j.faithfulness is None and not j.anchored.any() and j.coords.shape == (800, 2)
+        with pytest.raises(RuntimeError, match="unknown layout"):
+            svc.map(src, x, map_key(src, x, None, "nope"), None, layout="nope").result(timeout=60)
     finally:
         svc.worker.close()
+
+
+@pytest.mark.slow
+def test_explore_draws_the_anchored_map_with_its_faithfulness():
+    """The Explore page's default after a supervised run: the anchored map from the layout
+    worker, with map vs aligned P@10, mixing and trustworthiness under it and a reading."""
+    import time
+
+    from tests.app.conftest import new_app, session, wait_for_run
+
+    at = new_app(timeout=300)
+    at.switch_page("pages/align.py").run()
+    at.button(key="start").click().run()
+    wait_for_run(at)
+    at.switch_page("pages/explore.py").run()
+    assert at.radio(key="ex_algo").value == "anchored UMAP"
+    at.number_input(key="ex_cap").set_value(1000).run()
+    assert not at.exception
+    from ui import layouts
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 300:
+        futs = list(layouts.service()._futures.values())
+        if futs and all(f.done() for f in futs):
+            break
+        time.sleep(1)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert "P@10: map vs aligned space" in metrics, metrics
+    map_p, aligned_p = (float(v.strip(" %")) for v in metrics["P@10: map vs aligned space"].split("vs"))
+    assert aligned_p > 50 and map_p >= 0.6 * aligned_p, metrics
+    assert "mixing: map vs aligned space" in metrics and float(metrics["trustworthiness T(10)"]) > 0.85
+    assert any("aligned space" in c.value and c.value.endswith(".") for c in at.caption)
+    assert session(at).runs
