@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--direction", default="minilm-e5", choices=("minilm-e5", "e5-minilm"))
     ap.add_argument("--skip-curve", action="store_true")
     ap.add_argument("--skip-supervised", action="store_true")
+    ap.add_argument("--semi", default="10,30", help="K values of the semi-supervised curve points ('' for none)")
     ap.add_argument("--unsupervised", default="", help="comma list of methods to run with no pair at all")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
@@ -71,11 +72,13 @@ def main() -> None:
 
     if not a.skip_curve:
         t = time.perf_counter()
-        res = pairs_needed_curve(src, tgt, semi_ks=(10, 30))
+        res = pairs_needed_curve(src, tgt, semi_ks=tuple(int(k) for k in a.semi.split(",") if k))
         _line("curve", direction=a.direction, seconds=round(time.perf_counter() - t, 2), points=len(res.points),
               summary=[{k: s[k] for k in ("variant", "k", "draws", "top1", "top1_sd", "mean_rank", "mean_cos")}
                        for s in res.summary()],
-              seconds_per_point={p["variant"]: p["seconds"] for p in res.points})
+              seconds_per_point={v: round(sum(p["seconds"] for p in res.points if p["variant"] == v)
+                                          / max(1, sum(1 for p in res.points if p["variant"] == v)), 2)
+                                 for v in ("procrustes", "semi")})
 
     params = {}
     for item in a.param:
