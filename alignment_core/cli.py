@@ -210,6 +210,8 @@ def cmd_align(args) -> int:
         summary["paired"] = {k: v.to_dict() for k, v in result.paired.items()}
     elif result.evaluation is not None:
         summary["evaluation"] = result.evaluation.to_dict()
+    if result.verdict is not None:
+        summary["verdict"] = result.verdict
     print(json.dumps(summary))
     return 0
 

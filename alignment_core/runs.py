@@ -27,6 +27,7 @@ from .errors import ConfigError, DictionaryFormatError
 from .evaluation import BLIResult, PairedResult, evaluate_bli, evaluate_pairs
 from .items import SplitConfig, id_pairs, split_items
 from .methods import IterationEvent, Monitor, make_config, method_classes, run_method
+from .success import UNSUPERVISED_METHODS, assess
 
 RUN_FILES = ("result.json", "config.json", "mapping.npy", "induced_dictionary.txt", "normalization.json")
 PAIRS_MODES = (None, "ids")
@@ -120,6 +121,7 @@ class RunResult:
     split: dict | None = None                       # paired items: the split's sizes and config
     paired: dict[str, PairedResult] | None = None   # paired items: "test" and "all" candidates
     test_pairs: np.ndarray | None = None            # paired items: (m, 2) rows of src/tgt held out
+    verdict: dict | None = None                     # unsupervised runs: did it work? (alignment_core.success)
 
     def aligned_source(self) -> np.ndarray:
         return np.ascontiguousarray(self.src.vectors @ self.w.T)
@@ -141,6 +143,7 @@ class RunResult:
             "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
             "split": self.split,
             "paired": None if self.paired is None else {k: v.to_dict() for k, v in self.paired.items()},
+            "verdict": self.verdict,
             "history": self.history,
         }
 
@@ -194,6 +197,9 @@ def execute(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
     evaluation = evaluate_bli(src, tgt, alignment.w, eval_dict, per_word=per_word) if eval_dict is not None else None
     t3 = time.perf_counter()
     induced = pairs_to_dictionary(alignment.induced, src, tgt) if len(alignment.induced) else Dictionary(())
+    verdict = None
+    if config.method in UNSUPERVISED_METHODS or config.seeds == "none":   # from unsupervised evidence only
+        verdict = assess(src, tgt, alignment.w, alignment.history, config.method)
     return RunResult(
         config=config, w=np.asarray(alignment.w, np.float32), src=src, tgt=tgt, induced=induced,
         history=alignment.history,
@@ -203,7 +209,7 @@ def execute(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
         seed_coverage=seed_dict.coverage(src, tgt).to_dict() if seed_dict is not None else None,
         eval_coverage=eval_dict.coverage(src, tgt).to_dict() if eval_dict is not None else None,
         criterion=alignment.criterion, cancelled=alignment.cancelled,
-        method_config=dataclasses.asdict(method_cfg),
+        method_config=dataclasses.asdict(method_cfg), verdict=verdict,
     )
 
 
@@ -254,6 +260,9 @@ def execute_items(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
         src_test, tgt_test = src.subset(split.test[:, 0]), tgt.subset(split.test[:, 1])
         evaluation = evaluate_bli(src_test, tgt_test, w, id_pairs(src_test, tgt_test), per_word=per_word)
     t3 = time.perf_counter()
+    verdict = None
+    if len(split.train) == 0 and config.method != "procrustes":   # unsupervised: judged on the fitted rows
+        verdict = assess(src.subset(fit_s), tgt.subset(fit_t), w, alignment.history, config.method)
     induced = Dictionary(())
     if len(alignment.induced):
         ind = np.asarray(alignment.induced, np.int64)
@@ -264,7 +273,7 @@ def execute_items(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
         evaluation=evaluation, seed_pairs=0 if seeds is None else int(len(seeds)),
         criterion=alignment.criterion, cancelled=alignment.cancelled,
         method_config=dataclasses.asdict(method_cfg), split=split.summary(), paired=paired,
-        test_pairs=split.test,
+        test_pairs=split.test, verdict=verdict,
     )
 
 

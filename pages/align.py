@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
+from alignment_core import success
 from alignment_core.errors import AlignScopeError
 from alignment_core.methods import method_classes
 from alignment_core.runs import RunConfig
-from ui import common, figures, layouts, params, watchdog
+from ui import common, figures, layouts, loaders, params, watchdog
 from ui import state as S
 from ui.jobs import AlignJob
 
@@ -193,6 +195,19 @@ else:
         for col, rule in zip(cols, ("nn", "csls", "isf")):
             col.metric(f"P@1 {rule}", f"{r.evaluation.scores[rule]['p@1']:.1f}")
     cols[3].metric("time (s)", f"{rec.cache.get('seconds', r.timings['total_s']):.1f}")
+    if r.verdict is not None:
+        (st.success if r.verdict["status"] == "succeeded" else st.warning)(success.describe(r.verdict))
+    truth = loaders.truth_for(r)
+    if truth is not None:   # the synthetic teaching pair: the known answer R
+        err = float(np.linalg.norm(r.w - truth))
+        per = err / np.sqrt(truth.shape[0])
+        reading = ("recovered: W is the true rotation up to the noise" if per < 0.1 else
+                   "not recovered: as far from R as a random rotation (√2 ≈ 1.41)" if per > 1.0 else
+                   "partly recovered")
+        c1, c2 = st.columns(2)
+        c1.metric("‖W − R‖_F (known answer)", f"{err:.3f}")
+        c2.metric("‖W − R‖_F / √d", f"{per:.4f}")
+        st.caption(f"Synthetic pair with a known answer: {reading}.")
     if r.history:
         st.plotly_chart(figures.live_metrics(r.history), key="hist_chart", config={"displayModeBar": False})
     if rec.frames and rec.cache.get("frame_targets") is not None:

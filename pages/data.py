@@ -230,3 +230,25 @@ if sd.ready():
         else:
             c1.write(", ".join(sd.src.emb.words[:60]))
             c2.write(", ".join(sd.tgt.emb.words[:60]))
+
+# ---------------------------------------------------------------- the teaching pair
+with st.expander("Synthetic pair with a known answer (teaching)", expanded=False):
+    st.caption("A real space against its own rotated, noised, row-shuffled copy: the true mapping is the "
+               "rotation R and the true dictionary pairs each shared word with its copy (installed as both "
+               "the seed and the evaluation dictionary). Procrustes, MUSE and mini-vec2vec can be shown "
+               "recovering R; the Align page then shows ‖W − R‖.")
+    t1, t2, t3, t4 = st.columns([1.4, 1, 1, 0.8])
+    syn_base = t1.radio("copy of", loaders.SYNTHETIC_BASES, key="syn_base",
+                        format_func={"source": "the loaded source set",
+                                     "sample French": "the word sample's French set"}.get,
+                        index=0 if (sd.src is not None and not sd.items) else 1)
+    syn_noise = t2.slider("noise (share of the rows' RMS norm)", 0.0, 1.0, 0.1, 0.05, key="syn_noise")
+    syn_overlap = t3.slider("vocabulary overlap", 0.5, 1.0, 0.9, 0.05, key="syn_overlap")
+    syn_seed = t4.number_input("seed", min_value=0, value=0, step=1, key="syn_seed")
+    if st.button("Build and load the synthetic pair", key="syn_build"):
+        with st.spinner("rotating, noising, shuffling"):
+            loaders.load_synthetic(syn_noise, syn_overlap, int(syn_seed), syn_base)
+        st.rerun()
+    if sd.truth is not None:
+        st.caption(f"Loaded: {sd.src.name} → {sd.tgt.name}; the true rotation R ({sd.truth.shape[0]} × "
+                   f"{sd.truth.shape[1]}) is kept for this session until another set is loaded.")

@@ -87,6 +87,7 @@ def load_set(side: str, data: bytes, filename: str, origin: str, path: str | Non
     sd = S.get()
     emb, d = embeddings_from_bytes(data, filename, sd.max_vocab, sd.lowercase, vocab,
                                    path=path if origin == "sample" else None, ids=sd.items)
+    sd.truth = None   # another set: the synthetic pair's known answer no longer holds
     setattr(sd, side, S.LoadedSet(filename, d, emb, origin, path=path,
                                   data=None if origin == "sample" else data, vocab_data=vocab))
 
@@ -104,7 +105,7 @@ def reload_sets() -> list[str]:
     errors = []
     for side in ("src", "tgt"):
         cur: S.LoadedSet | None = getattr(sd, side)
-        if cur is None:
+        if cur is None or cur.origin == "synthetic":   # built in memory: nothing to re-read
             continue
         data = Path(cur.path).read_bytes() if cur.origin == "sample" else cur.data
         try:
@@ -153,6 +154,11 @@ def set_kind(kind: str) -> list[str]:
         cur: S.LoadedSet | None = getattr(sd, side)
         if cur is None:
             continue
+        if cur.origin == "synthetic":   # the teaching pair is words: not items
+            setattr(sd, side, None)
+            sd.truth = None
+            errors.append(f"{cur.name} is the synthetic word pair and was unloaded")
+            continue
         data = Path(cur.path).read_bytes() if cur.origin == "sample" else cur.data
         try:
             load_set(side, data, cur.name, cur.origin, cur.path, cur.vocab_data)
@@ -189,6 +195,47 @@ def load_sample() -> None:
         load_dict(which, p.read_bytes(), p.name, "sample")
 
 
+SYNTHETIC_BASES = ("source", "sample French")
+
+
+def load_synthetic(noise: float, overlap: float, seed: int, base: str = "source") -> None:
+    """The teaching pair: a real space (the loaded source set, or the word sample's French
+    set) against its rotated, noised, row-shuffled copy (``alignment_core.synthetic.rotated_copy``).
+    Installs it as the source/target pair (words), the true dictionary as both the seed and
+    the evaluation dictionary, and keeps the true rotation R in the session (``truth``)."""
+    from alignment_core.synthetic import rotated_copy
+
+    sd = S.get()
+    if base not in SYNTHETIC_BASES:
+        raise ValueError(f"base must be one of {SYNTHETIC_BASES}")
+    if base == "source" and sd.src is not None and not sd.items:
+        emb = sd.src.emb
+    else:
+        p = S.SAMPLE["tgt"]
+        emb, _ = embeddings_from_bytes(p.read_bytes(), p.name, sd.max_vocab, sd.lowercase, path=str(p))
+    if sd.kind != "words":
+        sd.src = sd.tgt = None
+        set_kind("words")
+    pair = rotated_copy(emb, noise=float(noise), overlap=float(overlap), seed=int(seed))
+    tag = f"{emb.name or 'space'} · noise {noise:g} · overlap {overlap:g} · seed {seed}"
+    d = digest(f"synthetic|{tag}|{len(emb)}".encode())
+    sd.src = S.LoadedSet(f"synthetic source ({tag})", d + "s", pair.src, "synthetic")
+    sd.tgt = S.LoadedSet(f"synthetic rotated copy ({tag})", d + "t", pair.tgt, "synthetic")
+    for which in ("seed", "eval"):
+        setattr(sd, which, S.LoadedDict(f"true pairs ({tag})", d + "d", pair.dictionary, "synthetic"))
+    sd.truth = pair.rotation
+
+
+def truth_for(result):
+    """The true rotation R when ``result`` ran on the synthetic pair loaded now, else None."""
+    sd = S.get()
+    if sd.truth is None or sd.src is None or sd.tgt is None or sd.src.origin != "synthetic":
+        return None
+    if result.config.src != sd.src.name or result.config.tgt != sd.tgt.name or result.w.shape != sd.truth.shape:
+        return None
+    return sd.truth
+
+
 def coverage_for(which: str):
     """Coverage of a loaded dictionary against the loaded sets (lowercased like the run will)."""
     sd = S.get()
@@ -208,5 +255,5 @@ def check_upload_pair(filename: str) -> str | None:
 
 __all__ = ["EMBEDDING_TYPES", "DICT_TYPES", "digest", "embeddings_from_bytes", "dictionary_from_bytes",
            "load_set", "load_dict", "reload_sets", "ensure_sample", "load_sample", "load_items_sample",
-           "load_texts", "set_kind", "coverage_for",
+           "load_texts", "set_kind", "coverage_for", "load_synthetic", "truth_for",
            "EmbeddingFormatError"]

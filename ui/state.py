@@ -99,6 +99,7 @@ class SessionData:
     kind: str = "words"              # "words" (two languages) | "items" (two encoders, paired by id)
     texts: dict | None = None        # items: id → text (labels), or None
     texts_name: str = ""
+    truth: Any = None                # the synthetic teaching pair's true rotation R (np.ndarray), or None
 
     @property
     def items(self) -> bool:

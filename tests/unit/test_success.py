@@ -1,0 +1,89 @@
+"""The verdict of an unsupervised run (alignment_core.success), from unsupervised evidence only:
+"succeeded" on a recovered rotation of real French vectors, "likely failed" on a random W and
+on the unaligned identity, and its parts (the criterion it computes is MUSE's, the games of a
+MUSE history are read, a run's result.json carries it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alignment_core import success
+from alignment_core.evaluation import evaluate_bli
+from alignment_core.io import load_embeddings
+from alignment_core.methods.base import unsupervised_criterion
+from alignment_core.retrieval import Retriever
+from alignment_core.runs import RunConfig, execute
+from alignment_core.synthetic import random_rotation, rotated_copy
+from tests.conftest import SAMPLE
+
+N = 1500
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """The 1,500 most frequent French words of the sample against their rotated copy (noise 0.3,
+    overlap 0.9), both normalized as a run would."""
+    fr = load_embeddings(SAMPLE / "fr.10k.vec.gz", max_vocab=N, lowercase=True)
+    p = rotated_copy(fr, noise=0.3, overlap=0.9, seed=0)
+    return p, p.src.normalize("renorm,center,renorm"), p.tgt.normalize("renorm,center,renorm")
+
+
+def _p1(src, tgt, w, d):
+    return evaluate_bli(src, tgt, w, d, rules=("csls",), per_word=False).scores["csls"]["p@1"]
+
+
+def test_recovered_rotation_succeeded(pair):
+    p, src, tgt = pair
+    assert _p1(src, tgt, p.rotation, p.dictionary) > 95   # the truth is the truth
+    v = success.assess(src, tgt, p.rotation, method_name="test")
+    ev = v["evidence"]
+    assert v["status"] == "succeeded", v
+    assert ev["criterion"] > 0.6 and ev["stability"] > 0.9
+    # either every random start found the same rotation again, or the wrong ones stay far below
+    assert ev["gap"] is None or ev["gap"] > 0.2, ev
+    assert not v["advice"] and any("criterion" in r for r in v["reasons"])
+
+
+@pytest.mark.parametrize("which", ["random", "identity"])
+def test_a_mapping_made_to_fail_is_likely_failed(pair, which):
+    p, src, tgt = pair
+    w = random_rotation(300, np.random.default_rng(7)) if which == "random" else np.eye(300, dtype=np.float32)
+    assert _p1(src, tgt, w, p.dictionary) < 1.0
+    v = success.assess(src, tgt, w)
+    assert v["status"] == "likely failed", v
+    assert v["evidence"]["gap"] < -0.1 and v["advice"]
+    assert "seed" in " ".join(v["advice"])
+
+
+def test_the_criterion_is_muses_on_the_frequent_rows(pair):
+    _, src, tgt = pair
+    w = random_rotation(300, np.random.default_rng(3))
+    x, y = src.vectors[:500], tgt.vectors[:500]
+    mine = success._score(x, y, w)["criterion"]
+    ref, n = unsupervised_criterion(Retriever(x @ w.T, y), max_rank=500)
+    assert n == 500 and abs(mine - ref) < 1e-5
+
+
+def test_games_of_a_muse_history():
+    hist = [{"stage": "game 1 adversarial", "criterion": 0.46}, {"stage": "game 1 refinement", "criterion": 0.61},
+            {"stage": "game 2 refinement", "criterion": 0.51}, {"stage": "consensus", "criterion": 0.62,
+                                                                "games_agreeing": 1, "dict_size": 900},
+            {"stage": "polish", "criterion": 0.62}]
+    g = success.games_agreement(hist)
+    assert g["games"] == 2 and g["criteria"] == [0.61, 0.51] and g["consensus_pairs"] == 900
+    assert success.games_agreement([{"stage": "refinement", "criterion": 0.6}]) is None
+
+
+def test_an_unsupervised_run_carries_its_verdict():
+    """mini-vec2vec (light) on the known-answer pair: recovered, and the verdict says so in result.json."""
+    fr = load_embeddings(SAMPLE / "fr.10k.vec.gz", max_vocab=2000, lowercase=True)
+    p = rotated_copy(fr, noise=0.3, overlap=0.9, seed=0)
+    light = dict(anchor_runs=4, clusters=12, sample_size=1500, qap_restarts=6, refine1_iterations=5,
+                 refine1_sample=400, refine1_k=10, refine2_clusters=30, criterion_every=0)
+    r = execute(RunConfig(method="mini-vec2vec", params=light, seeds="none"), p.src, p.tgt, None, p.dictionary,
+                per_word=False)
+    assert r.evaluation.scores["csls"]["p@1"] > 90
+    assert r.verdict["status"] == "succeeded", r.verdict
+    assert r.to_json()["verdict"]["status"] == "succeeded"
+    assert "worked" in success.describe(r.verdict)
