@@ -59,6 +59,36 @@ unsupervised runs start from a wrong W that neither refinement repairs (P@1 ≈ 
 and the criterion does not separate them well. With seed pairs (500 pairs, or
 identical strings) the refinements lift a Procrustes start by a few points.
 
+Moment-tensor initialization (``init="moments"``, ``alignment_core.moments``), for two
+spaces with no pair at all where the k-means anchors fail (two text encoders' spaces):
+
+- PCA per side, top ``moment_dims`` (m = 4) eigenvectors V and eigenvalues λ; whitened
+  z = x V / √λ; T3 = E[z⊗z⊗z] and the fourth cumulant K4 = E[z⊗z⊗z⊗z] − (C⊗C, three
+  pairings) over all fitted rows.
+- f(Q) = cos(T3_x ×₁Q×₂Q×₃Q, T3_y) + cos(K4_x ×₁Q…×₄Q, K4_y) over m × m orthogonal Q,
+  maximized by Q ← polar(Q + ``moment_lr`` ∇f) (``moment_steps`` = 300 steps) from
+  ``moment_starts`` = 100 Haar-random starts on O(m); duplicate optima merged.
+- The best ``moment_candidates`` (3) distinct optima, W₀ = V_y Q V_xᵀ (rank m) each, are
+  refined by ``moment_screen_iterations`` (100) refine-1 iterations (stage "screen") and
+  scored (one "moments" event each) by ``nn_cos`` (mean cosine of 4,000 sampled mapped
+  sources to their nearest of 4,000 sampled targets) and MUSE's criterion; the best by
+  ``moment_select`` (``"nn_cos"``) continues. The objective alone does not choose: its
+  optima are near ties (e5→MiniLM: f = 1.4954 / 1.4861 / 1.4386, only the third is
+  right), and no criterion is meaningful before refinement. No pair is ever used.
+- Then refine-1 (``refine1_iterations`` at k = ``refine1_k``, then
+  ``refine1_iterations2`` at k = ``refine1_k2``), α = ``refine1_alpha`` (1: W ← Procrustes,
+  the prototype's choice for a rank-4 start), and refine-2 as above.
+
+Measured (the WordNet MiniLM/e5 pair, 60,000 glosses, train_pairs = 0: disjoint halves
+of the 51,808 non-test rows, 8,192 held-out pairs, chance top-1 0.012 %;
+α = 1, screen 60 at k = 50, then k = 10; docs/unsupervised-encoders.md has the table):
+MiniLM→e5 seed 0, top optimum, 30 iterations at k = 10: top-1 37.7 % (mean rank 118,
+572 s on a loaded 2-core machine); e5→MiniLM seed 0, 3 candidates, 60 at k = 10: 0.024 %
+(chance; all three candidates at chance, nn_cos 0.3336–0.3354, so the screening had
+nothing to choose). The prototype (file-order split): 50.4 % and 0.17 %. One direction
+works, the other does not: hence not the default. On a synthetic skewed space the global
+maximum's basin held about 2.5 % of the random starts: 100 starts can miss it.
+
 Different dimensions (d_s ≠ d_t) are handled: the anchors and relative representations
 are dimension-free, and Procrustes gives a semi-orthogonal W (see ``mapping``).
 """
@@ -74,10 +104,15 @@ import numpy as np
 from ..dictionary import DEFAULT_MAX_RANK
 from ..errors import ConfigError
 from ..mapping import apply_mapping, nearest_orthogonal, procrustes
+from ..moments import MomentMatch
 from ..retrieval import knn, normalize_rows
 from .base import Alignment, IterationEvent, Method, Monitor, fitted_rows, refine, score_mapping
 
 SEED_MODES = ("augment", "replace")
+INITS = ("anchors", "moments")
+MOMENT_SELECT = ("nn_cos", "criterion")
+#: rows sampled on each side by the nn_cos criterion
+NN_COS_SAMPLE = 4000
 
 
 @dataclass(frozen=True)
@@ -103,6 +138,18 @@ class MiniVec2VecConfig:
     seed_mode: str = "augment"
     criterion_every: int = 50
     seed: int = 0
+    # moment-tensor initialization (``init="moments"``, see the module docstring)
+    init: str = "anchors"
+    moment_dims: int = 4             # m
+    moment_starts: int = 100
+    moment_steps: int = 300
+    moment_lr: float = 0.5
+    moment_candidates: int = 3
+    moment_screen_iterations: int = 100
+    moment_select: str = "nn_cos"
+    refine1_alpha: float | None = None   # None = alpha
+    refine1_iterations2: int = 0     # a second refine-1 phase, with k = refine1_k2
+    refine1_k2: int = 10
 
     def __post_init__(self):
         positive = ("anchor_runs", "clusters", "sample_size", "qap_restarts", "relative_k", "refine1_sample",
@@ -122,6 +169,28 @@ class MiniVec2VecConfig:
                               f"got {self.max_rows}")
         if self.seed_mode not in SEED_MODES:
             raise ConfigError(f"mini-vec2vec: seed_mode must be one of {SEED_MODES}, got {self.seed_mode!r}")
+        if self.init not in INITS:
+            raise ConfigError(f"mini-vec2vec: init must be one of {INITS}, got {self.init!r}")
+        if self.moment_select not in MOMENT_SELECT:
+            raise ConfigError(f"mini-vec2vec: moment_select must be one of {MOMENT_SELECT}, "
+                              f"got {self.moment_select!r}")
+        for name in ("moment_dims", "moment_starts", "moment_candidates", "refine1_k2"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"mini-vec2vec: {name} must be ≥ 1, got {getattr(self, name)}")
+        if self.moment_dims < 2:
+            raise ConfigError(f"mini-vec2vec: moment_dims must be ≥ 2, got {self.moment_dims}")
+        for name in ("moment_steps", "moment_screen_iterations", "refine1_iterations2"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"mini-vec2vec: {name} must be ≥ 0, got {getattr(self, name)}")
+        if not self.moment_lr > 0:
+            raise ConfigError(f"mini-vec2vec: moment_lr must be > 0, got {self.moment_lr}")
+        if self.refine1_alpha is not None and not 0.0 < self.refine1_alpha <= 1.0:
+            raise ConfigError(f"mini-vec2vec: refine1_alpha must be in (0, 1], got {self.refine1_alpha}")
+
+    @property
+    def alpha1(self) -> float:
+        """α of refine-1 (``refine1_alpha``, or ``alpha`` when unset)."""
+        return self.alpha if self.refine1_alpha is None else self.refine1_alpha
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -189,6 +258,17 @@ def neighbour_mean(ids: np.ndarray, y: np.ndarray, block: int = 4096) -> np.ndar
     return out
 
 
+def nn_cos(x: np.ndarray, y: np.ndarray, w: np.ndarray, n: int = NN_COS_SAMPLE, seed: int = 0) -> float:
+    """Unsupervised criterion for comparing converged candidates: the mean, over ``n``
+    sampled source rows mapped by ``w``, of the cosine to their nearest of ``n`` sampled
+    target rows (the samples depend on ``seed`` only, so candidates share them)."""
+    r = np.random.default_rng([int(seed), 4000])
+    sx = normalize_rows(apply_mapping(x[r.choice(len(x), min(n, len(x)), replace=False)], w))
+    sy = normalize_rows(y[r.choice(len(y), min(n, len(y)), replace=False)])
+    sims, _ = knn(sx, sy, 1)
+    return float(sims[:, 0].mean())
+
+
 def _with_seeds(xa: np.ndarray, ya: np.ndarray, x: np.ndarray, y: np.ndarray,
                 seeds: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     if seeds is None or len(seeds) == 0:
@@ -208,8 +288,10 @@ class MiniVec2Vec(Method):
         super().__init__(config or MiniVec2VecConfig(**kw))
 
     # -- helpers
-    def _blend(self, w: np.ndarray, w_new: np.ndarray) -> np.ndarray:
-        a = self.config.alpha
+    def _blend(self, w: np.ndarray, w_new: np.ndarray, alpha: float | None = None) -> np.ndarray:
+        a = self.config.alpha if alpha is None else alpha
+        if a >= 1.0:   # W ← Procrustes: already orthogonal, no average to project back
+            return np.asarray(w_new, np.float32)
         w = ((1.0 - a) * np.asarray(w, np.float64) + a * np.asarray(w_new, np.float64))
         return nearest_orthogonal(w) if self.config.orthogonalize else w.astype(np.float32)
 
@@ -238,6 +320,12 @@ class MiniVec2Vec(Method):
             raise ConfigError(f"mini-vec2vec: no seed pair falls within max_rows = {cfg.max_rows}")
         x = preprocess(src.vectors[:rows_x])
         y = preprocess(tgt.vectors[:rows_y])
+        self._moments = None
+        if cfg.init == "moments" and not (seeds is not None and cfg.seed_mode == "replace"):
+            if cfg.moment_dims > min(x.shape[1], y.shape[1]):
+                raise ConfigError(f"mini-vec2vec: moment_dims = {cfg.moment_dims} exceeds the dimension "
+                                  f"({x.shape[1]} source, {y.shape[1]} target)")
+            self._moments = MomentMatch(x, y, cfg.moment_dims)   # the same for every restart
         for r in range(cfg.restarts):
             rng = np.random.default_rng([cfg.seed, r])
             w = yield from self._pipeline(x, y, seeds, monitor, rng, r, t0)
@@ -261,10 +349,15 @@ class MiniVec2Vec(Method):
         base_metrics = {"restart": restart + 1}
 
         # -- steps 2–3: anchors and the relative-space initialization (or seeds instead)
+        init_extra: dict[str, Any] = {}
         if seeds is not None and cfg.seed_mode == "replace":
             w = procrustes(x[seeds[:, 0]], y[seeds[:, 1]])
             msg = f"{tag}: W₀ = Procrustes on {len(seeds)} seed pairs"
             init_pairs = len(seeds)
+        elif self._moments is not None:
+            w, init_extra, msg = yield from self._moment_init(x, y, seeds, monitor, rng, tag, base_metrics, t0)
+            init_pairs = 0 if not cfg.moment_screen_iterations else (
+                min(cfg.refine1_sample, x.shape[0]) + (0 if seeds is None else len(seeds)))
         else:
             anchors_x, anchors_y = [], []
             for s in range(cfg.anchor_runs):
@@ -289,28 +382,16 @@ class MiniVec2Vec(Method):
             del pseudo, ids
             msg = f"{tag}: Procrustes on {x.shape[0]} relative-space pseudo-pairs ({len(ax)} anchors)"
             init_pairs = x.shape[0] + (0 if seeds is None else len(seeds))
-        metrics = {**base_metrics, "dict_size": init_pairs,
+        metrics = {**base_metrics, "dict_size": init_pairs, **init_extra,
                    **self._score(x, y, w, monitor, f"{tag}: init")}
         yield self._record(IterationEvent("init", 1, 1, metrics, time.perf_counter() - t0, w=w, message=msg))
 
-        # -- step 4: refine-1
-        T = cfg.refine1_iterations
-        for it in range(T):
-            rows = rng.choice(x.shape[0], size=min(cfg.refine1_sample, x.shape[0]), replace=False)
-            sims, ids = knn(apply_mapping(x[rows], w), y, cfg.refine1_k)
-            px, py = _with_seeds(x[rows], neighbour_mean(ids, y), x, y, seeds)
-            w_new = self._blend(w, procrustes(px, py))
-            metrics = {**base_metrics, "dict_size": int(len(px)), "delta_w": float(np.linalg.norm(w_new - w)),
-                       "knn_cos": float(sims.mean())}
-            w = w_new
-            last = it == T - 1
-            if last or (cfg.criterion_every and (it + 1) % cfg.criterion_every == 0):
-                metrics.update(self._score(x, y, w, monitor, f"{tag}: refine-1 {it + 1}"))
-            elif monitor is not None:
-                metrics["p@1_nn"] = monitor.p_at_1_nn(x, y, w)
-            yield self._record(IterationEvent("refine-1", it + 1, T, metrics, time.perf_counter() - t0, w=w,
-                                              message=f"{tag}: Procrustes on the mean of {cfg.refine1_k} "
-                                                      f"nearest targets of {len(rows)} sampled rows"))
+        # -- step 4: refine-1 (and its optional second phase with k = refine1_k2)
+        T1, T2 = cfg.refine1_iterations, cfg.refine1_iterations2
+        w = yield from self._refine1(x, y, w, seeds, monitor, rng, range(T1), T1 + T2, cfg.refine1_k,
+                                     "refine-1", tag, base_metrics, t0)
+        w = yield from self._refine1(x, y, w, seeds, monitor, rng, range(T1, T1 + T2), T1 + T2, cfg.refine1_k2,
+                                     "refine-1", tag, base_metrics, t0)
 
         # -- step 5: refine-2
         c2 = min(cfg.refine2_clusters, x.shape[0], y.shape[0])
@@ -325,3 +406,60 @@ class MiniVec2Vec(Method):
                                           message=f"{tag}: Procrustes on {c2} source centroids and the target "
                                                   f"centroids grown from them"))
         return w
+
+    def _refine1(self, x, y, w, seeds, monitor, rng, steps: range, total: int, k: int, stage: str, tag: str,
+                 base_metrics: dict, t0: float, select: bool = True):
+        """Refine-1 iterations ``steps`` (of ``total``): sample ``refine1_sample`` source rows,
+        pseudo-target = mean of the ``k`` nearest targets of x Wᵀ, W ← blend(W, Procrustes),
+        α = ``alpha1``. With ``select`` the criterion is computed every ``criterion_every``
+        iterations and at the last one and W offered to the best-so-far; without (the
+        screening of moment candidates) only the cheap numbers. Yields events, returns W."""
+        cfg: MiniVec2VecConfig = self.config
+        for it in steps:
+            rows = rng.choice(x.shape[0], size=min(cfg.refine1_sample, x.shape[0]), replace=False)
+            sims, ids = knn(apply_mapping(x[rows], w), y, k)
+            px, py = _with_seeds(x[rows], neighbour_mean(ids, y), x, y, seeds)
+            w_new = self._blend(w, procrustes(px, py), cfg.alpha1)
+            metrics = {**base_metrics, "dict_size": int(len(px)), "delta_w": float(np.linalg.norm(w_new - w)),
+                       "knn_cos": float(sims.mean()), "k": int(k)}
+            w = w_new
+            last = it == total - 1
+            if select and (last or (cfg.criterion_every and (it + 1) % cfg.criterion_every == 0)):
+                metrics.update(self._score(x, y, w, monitor, f"{tag}: {stage} {it + 1}"))
+            elif monitor is not None:
+                metrics["p@1_nn"] = monitor.p_at_1_nn(x, y, w)
+            yield self._record(IterationEvent(stage, it + 1, total, metrics, time.perf_counter() - t0, w=w,
+                                              message=f"{tag}: Procrustes on the mean of {k} "
+                                                      f"nearest targets of {len(rows)} sampled rows"))
+        return w
+
+    def _moment_init(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
+        """The moment-tensor initialization: the best ``moment_candidates`` distinct optima
+        of the moment objective, each refined by ``moment_screen_iterations`` refine-1
+        iterations (events of stage "screen"), then scored by nn_cos and the MUSE criterion
+        (one "moments" event each); the candidate with the best ``moment_select`` wins.
+        Returns (its refined W, metrics for the init event, message)."""
+        cfg: MiniVec2VecConfig = self.config
+        mm: MomentMatch = self._moments
+        optima = mm.optima(cfg.moment_starts, rng, cfg.moment_steps, cfg.moment_lr)
+        chosen = optima[:cfg.moment_candidates]
+        S = cfg.moment_screen_iterations
+        results = []
+        for c, opt in enumerate(chosen):
+            cm = {**base_metrics, "candidate": c + 1}
+            w = yield from self._refine1(x, y, mm.mapping(opt.q), seeds, monitor, rng, range(S), S, cfg.refine1_k,
+                                         "screen", f"{tag}: candidate {c + 1}", cm, t0, select=False)
+            _, scored = score_mapping(x, y, w, monitor=monitor)
+            metrics = {**cm, "moment_f": opt.f, "moment_hits": opt.hits, "moment_optima": len(optima),
+                       "nn_cos": nn_cos(x, y, w, seed=cfg.seed), **scored}
+            results.append((metrics, w))
+            yield self._record(IterationEvent(
+                "moments", c + 1, len(chosen), metrics, time.perf_counter() - t0, w=w,
+                message=f"{tag}: moment optimum {c + 1}/{len(chosen)} (f = {opt.f:.4f}, {opt.hits} of "
+                        f"{cfg.moment_starts} starts), {S} refine-1 iterations: nn_cos = {metrics['nn_cos']:.4f}"))
+        best = max(range(len(results)), key=lambda i: results[i][0][cfg.moment_select])
+        metrics, w = results[best]
+        extra = {"candidate": best + 1, "moment_f": metrics["moment_f"], "nn_cos": metrics["nn_cos"]}
+        msg = (f"{tag}: W₀ = V_y Q V_xᵀ from moment optimum {best + 1} of {len(results)} (best "
+               f"{cfg.moment_select}), after {S} refine-1 iterations")
+        return w, extra, msg
