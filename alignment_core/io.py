@@ -1015,7 +1015,21 @@ def _id_array(ids):
     return arr
 
 
-class ParquetShardWriter:
+class _ShardWriterContext:
+    """``with`` support shared by the shard writers: ``close()`` on success, ``abort()``
+    (the temporary file removed) on an exception."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class ParquetShardWriter(_ShardWriterContext):
     """Write ids and vectors to a Parquet file batch by batch: the id column as given
     (an Arrow array keeps its type, strings or integers), the vectors as a fixed-size
     list<float32>[d] column, one row group per :meth:`write`. The file is written under
@@ -1065,17 +1079,9 @@ class ParquetShardWriter:
                 pass
         self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "ParquetShardWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
-class NpyShardWriter:
+class NpyShardWriter(_ShardWriterContext):
     """Write an n × d float32 ``.npy`` batch by batch (n and d known up front) and the
     rows' ids as ``name.vocab.txt`` beside it: the ``.npy`` + ``.vocab.txt`` format that
     :func:`load_embeddings` reads. Both are written under temporary names and renamed by
@@ -1120,14 +1126,6 @@ class NpyShardWriter:
         self._tmp.unlink(missing_ok=True)
         self._tmp_vocab.unlink(missing_ok=True)
 
-    def __enter__(self) -> "NpyShardWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def save_parquet(ids, vectors: np.ndarray, path: str | os.PathLike, id_column: str = "id",
