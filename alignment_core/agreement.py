@@ -34,7 +34,11 @@ word beside the wrong word gives ≈ 0 on both sides even where the mapped rows,
 alone, are as well-spread as the targets (a mapping that shuffles the words), and an
 exact rotation mapped back gives 1. A wrong but smooth mapping (a random rotation) keeps
 some agreement on the source side (0.17 on 12 clustered blobs, k = 10, against 0.01 for
-a shuffle), since nearby mapped rows find nearby targets wherever they land. Low agreement marks words whose mapped neighbourhood does
+a shuffle), since nearby mapped rows find nearby targets wherever they land. On the
+bundled fi → fr sample after supervised Procrustes (5,000 rows a side, k = 10) the mean
+a_S is 0.17 and a_T 0.11, against 0.08 and 0.01 under a random orthogonal W: a clear
+signal on average, a weak one per word (mean a_S 0.20 for source words whose nearest
+target is gold, 0.20 for the others). Low agreement marks words whose mapped neighbourhood does
 not match where they land: candidates for a bad alignment or a bad dictionary entry.
 
 With ``src=None`` the source's own space is taken to be the mapped rows (the same
@@ -137,9 +141,10 @@ class NeighbourhoodAgreement:
                                k_occurrence(self.src_tgt[:, :k], self.n_tgt)])
 
     def least(self, n: int | None = None) -> np.ndarray:
-        """Rows (source rows first, as in :attr:`values`) by increasing agreement, ties in
-        row order (more frequent first); the first ``n`` of them."""
-        order = np.argsort(self.values, kind="stable")
+        """Rows (source rows first, as in :attr:`values`) by increasing agreement, ties by
+        increasing cosine to the translation (the least sure first), then by row; the first
+        ``n`` of them."""
+        order = np.lexsort((np.arange(self.n_src + self.n_tgt), self.translation_cos, self.values))
         return order if n is None else order[:n]
 
     def neighbours(self, row: int) -> tuple[np.ndarray, np.ndarray]:

@@ -69,6 +69,9 @@ def test_a_few_misplaced_words_are_the_least_agreeing(rotated):
     assert ag.src[bad].mean() < 0.2 < ag.src[np.setdiff1d(np.arange(600), bad)].mean()
     order = ag.least()
     assert (np.diff(ag.values[order]) >= 0).all() and len(ag.least(7)) == 7
+    v, c = ag.values[order], ag.translation_cos[order]
+    ties = v[1:] == v[:-1]
+    assert ties.any() and (c[1:][ties] >= c[:-1][ties]).all()    # ties: the least sure translation first
 
 
 def test_hub_occurrence_is_the_diagnostics_nk(rotated):
