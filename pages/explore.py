@@ -1,5 +1,7 @@
 """Explore: both spaces on one 2-D map (the anchored UMAP map, with PCA while it is computed),
-and how faithfully the map reports the alignment (alignment_core.faithfulness)."""
+how faithfully the map reports the alignment (alignment_core.faithfulness), each point's
+neighbourhood agreement (alignment_core.agreement) as a colour and as a ranked list of the
+least agreeing points."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import streamlit as st
 
 from alignment_core.faithfulness import Faithfulness, gold_pairs
 from alignment_core.projection import pca_2d
-from ui import common, figures, inspector, layouts
+from ui import common, figures, inspector, layouts, mapview
 from ui import state as S
 
 common.ensure_navigation()
@@ -33,14 +35,23 @@ algo = c3.radio("layout", list(LAYOUTS), horizontal=True, key="ex_algo",
                      "targets nearest to it when its best translation is as close as its own neighbours, the "
                      "others on their own island (docs/map.md). joint UMAP: one UMAP of both sets of points.")
 query = c4.text_input("find a source word", key="ex_find").strip()
-show_lines = st.checkbox("lines joining dictionary pairs among the selected or found words", value=True,
+l1, l2 = st.columns([2, 1])
+show_lines = l1.checkbox("lines joining dictionary pairs among the selected or found words", value=True,
                          key="ex_lines")
+colour_by = l2.selectbox("colour by", mapview.COLOUR_BY, key="ex_colour",
+                         help="space: source or target. correct / wrong translation: whether a point's nearest "
+                              "point of the other side is its gold translation (unknown without one). "
+                              "neighbourhood agreement: Jaccard of a point's neighbours carried through the "
+                              "mapping with its nearest points of the other side. hub occurrence N_k: how many "
+                              "points of the other side have it among their k nearest (as on Diagnostics). "
+                              "frequency rank: the row in its file (0 = most frequent).")
 
 # ---------------------------------------------------------------- the points
 if rec is not None:
     r = rec.result
     src_words, tgt_words = r.src.words, r.tgt.words
     src_x = inspector.aligned(rec)[:cap] if after else r.src.vectors[:cap]
+    src_own = r.src.vectors[:cap] if after else None     # the source's own space, for its neighbourhoods
     tgt_x = r.tgt.vectors[:cap]
 else:
     key = ("norm", sd.src.digest, sd.tgt.digest, sd.normalize, sd.max_vocab, sd.lowercase)
@@ -50,6 +61,7 @@ else:
     s_emb, t_emb = st.session_state["ex_norm"]
     src_words, tgt_words = s_emb.words, t_emb.words
     src_x, tgt_x = s_emb.vectors[:cap], t_emb.vectors[:cap]
+    src_own = None
 
 n_s, n_t = src_x.shape[0], tgt_x.shape[0]
 if src_x.shape[1] != tgt_x.shape[1]:
@@ -122,16 +134,44 @@ def faithfulness_panel(faith: dict | None) -> None:
     st.caption(f.reading())
 
 
-def draw(coords: np.ndarray, title: str, hover: list[str] | None = None) -> None:
+# the dictionary the map is judged by: the held-out evaluation dictionary, else the seed
+judge = sd.eval or sd.seed
+lower = rec.result.config.lowercase if rec is not None else sd.lowercase
+gp = None
+if rec is not None and rec.result.test_pairs is not None:   # items: the held-out pairs judge the map
+    r_ = rec.result
+    gp = gold_pairs(src_words[:n_s], tgt_words[:n_t],
+                    [(r_.src.words[i], r_.tgt.words[j]) for i, j in r_.test_pairs.tolist()])
+elif judge is not None:
+    d = judge.dictionary.lowercased() if lower else judge.dictionary
+    gp = gold_pairs(src_words[:n_s], tgt_words[:n_t], d.pairs)
+
+# ---------------------------------------------------------------- each point's neighbourhood agreement
+with st.spinner("Neighbourhood agreement of every drawn point (exact k-NN with faiss)…"):
+    ag = mapview.agreement(src_x, tgt_x, src_own, layouts.points_key(points, "agreement", n_s, after,
+                                                                      rec.rid if rec is not None else None),
+                           st.session_state)
+colour = mapview.colouring(colour_by, ag, gp)
+worst_df, worst_rows = mapview.worst_table(ag, words, src_words[:n_s], tgt_words[:n_t], label=show_label)
+picked = mapview.selected_row(st.session_state.get("ex_worst"), worst_rows)
+focus = picked if picked is not None else (highlight[0] if highlight else None)
+if picked is not None and picked not in highlight:
+    highlight.insert(0, picked)
+
+
+def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
     sel_key = "ex_selection"
     prev = st.session_state.get(sel_key)
     sel_src = list(prev["src"]) if prev else []
     lines = list(found_lines)
     if show_lines and sel_src:
         lines += pair_lines(sel_src[:300])
-    fig = figures.scatter_map(coords, words if show_label is None else [show_label(w) for w in words], n_s,
-                              highlight=highlight, lines=lines if show_lines else [],
-                              title=title, src_label=side_labels[0], tgt_label=side_labels[1], hover=hover)
+    shown = words if show_label is None else [show_label(w) for w in words]
+    hover = figures.with_agreement(shown if hover is None else hover, ag.values, ag.k)
+    fig = figures.scatter_map(coords, shown, n_s, highlight=highlight, lines=lines if show_lines else [],
+                              title=title, src_label=side_labels[0], tgt_label=side_labels[1], hover=hover,
+                              colour=colour,
+                              neighbour_lines=mapview.neighbour_lines(ag, focus) if focus is not None else ())
     event = st.plotly_chart(fig, key="ex_map", on_select="rerun", selection_mode=("box", "lasso"),
                             config={"scrollZoom": True})
     pts = (event or {}).get("selection", {}).get("points", []) if event else []
@@ -158,6 +198,31 @@ def draw(coords: np.ndarray, title: str, hover: list[str] | None = None) -> None
             st.rerun()
     else:
         st.caption("Draw a box or a lasso on the map to list the words inside.")
+    return fig
+
+
+def point_panel(coords: np.ndarray, fig) -> None:
+    """Under the map: the least agreeing points (a row highlights its point on the map, with
+    lines to its nearest neighbours in both spaces)."""
+    show = show_label or (lambda w: w)
+    if colour_by == "correct / wrong translation" and gp is None:
+        st.caption("No dictionary judges the drawn words: every translation is 'unknown'.")
+    st.subheader("Least agreeing neighbourhoods")
+    st.caption(f"The {len(worst_rows)} drawn points whose {ag.k} nearest neighbours, carried through the mapping, "
+               f"least match their {ag.k} nearest points of the other side (Jaccard; 1 = the same, 0 = none "
+               "shared): candidates for a bad alignment or a bad dictionary entry. Pick a row to find it on "
+               f"the map. Mean agreement: source {ag.src.mean():.2f}, target {ag.tgt.mean():.2f}.")
+    st.dataframe(worst_df, key="ex_worst", on_select="rerun", selection_mode="single-row", hide_index=True,
+                 height=300, width="stretch",
+                 column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
+    if focus is not None:
+        own, other = ag.neighbours(focus)
+        side = "source" if focus < n_s else "target"
+        st.caption(f"**{show(words[focus])}** ({side}): agreement {ag.values[focus]:.2f}; nearest translation "
+                   f"{show(words[n_s + int(ag.translation[focus])] if focus < n_s else words[int(ag.translation[focus])])} "
+                   f"(cos {ag.translation_cos[focus]:.2f}); nearest in its own space: "
+                   + ", ".join(show(words[j]) for j in own.tolist()[:5])
+                   + "; in the other space: " + ", ".join(show(words[j]) for j in other.tolist()[:5]) + ".")
 
 
 cache_key = layouts.points_key(points, "pca")
@@ -167,20 +232,8 @@ if pca is None or pca[0] != cache_key:
     st.session_state["ex_pca"] = pca
 what = f"{n_s:,} source + {n_t:,} target words, {'after' if after else 'before'} alignment"
 
-# the dictionary the map is judged by: the held-out evaluation dictionary, else the seed
-judge = sd.eval or sd.seed
-lower = rec.result.config.lowercase if rec is not None else sd.lowercase
-gp = None
-if rec is not None and rec.result.test_pairs is not None:   # items: the held-out pairs judge the map
-    r_ = rec.result
-    gp = gold_pairs(src_words[:n_s], tgt_words[:n_t],
-                    [(r_.src.words[i], r_.tgt.words[j]) for i, j in r_.test_pairs.tolist()])
-elif judge is not None:
-    d = judge.dictionary.lowercased() if lower else judge.dictionary
-    gp = gold_pairs(src_words[:n_s], tgt_words[:n_t], d.pairs)
-
 if LAYOUTS[algo] == "pca":
-    draw(pca[1], f"PCA · {what}")
+    point_panel(pca[1], draw(pca[1], f"PCA · {what}"))
 else:
     layout = LAYOUTS[algo]
     label = "Anchored UMAP" if layout == "anchored" else "UMAP"
@@ -191,14 +244,15 @@ else:
         hover = figures.map_hover(words, n_s, m.nearest, m.nearest_cos, tgt_words,
                                   inspector.gold_map(rec, sd) if rec is not None else None, label=show_label)
         island = n_s - int(m.anchored.sum())
-        draw(m.coords, f"{label} · {what}", hover)
+        fig = draw(m.coords, f"{label} · {what}", hover)
         if layout == "anchored" and island:
             st.caption(f"{island:,} of {n_s:,} source words have no target as close as their own neighbours: "
                        "they are drawn on their own island, right of the target map.")
         faithfulness_panel(m.faithfulness)
+        point_panel(m.coords, fig)
     elif fut.done():
         st.error(f"The map failed: {fut.exception()}; showing PCA.")
-        draw(pca[1], f"PCA · {what}")
+        point_panel(pca[1], draw(pca[1], f"PCA · {what}"))
     else:
         @st.fragment(run_every=1.0)
         def wait_for_map() -> None:
@@ -208,4 +262,4 @@ else:
                     "faithfulness numbers); the PCA view is shown meanwhile.", icon=":material/hourglass_top:")
 
         wait_for_map()
-        draw(pca[1], f"PCA (UMAP on its way) · {what}")
+        point_panel(pca[1], draw(pca[1], f"PCA (UMAP on its way) · {what}"))

@@ -129,22 +129,49 @@ def map_hover(words: Sequence[str], n_src: int, nearest: np.ndarray | None, near
     return out
 
 
+def with_agreement(hover: Sequence[str], values: np.ndarray, k: int) -> list[str]:
+    """Hover lines with each point's neighbourhood agreement appended."""
+    return [f"{h}<br>agreement@{k} {float(v):.2f}" for h, v in zip(hover, values)]
+
+
 def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
                 highlight: Sequence[int] = (), lines: Sequence[tuple[int, int]] = (),
                 title: str = "", src_label: str = "source", tgt_label: str = "target",
-                hover: Sequence[str] | None = None) -> go.Figure:
+                hover: Sequence[str] | None = None, colour=None,
+                neighbour_lines: Sequence[tuple[str, str, Sequence[tuple[int, int]]]] = ()) -> go.Figure:
     """Both spaces on one map: ``coords`` (n, 2) with the first ``n_src`` rows the source
     words. ``highlight`` are row indices drawn large; ``lines`` join (source row, target row);
     ``hover`` one hover line per row (default: the word). Points are WebGL
-    (``Scattergl``), so 2 × 50,000 stay responsive."""
+    (``Scattergl``): trace 0 the source rows, trace 1 the target rows, always, so 2 × 50,000
+    stay responsive and a selection's curve number says the side.
+
+    ``colour`` (:class:`ui.mapview.Colouring`, default by space): "category" colours each
+    point by its category (a legend entry per category, sides told apart by the marker:
+    circles source, diamonds target), "continuous" puts both sides on one colour scale.
+    ``neighbour_lines``: (name, colour, [(row, row), …]) groups of segments, e.g. a
+    point's nearest neighbours in its own and in the other space."""
     fig = go.Figure()
     hover = list(words) if hover is None else list(hover)
+    kind = getattr(colour, "kind", "space")
     for k, (name, color, sl) in enumerate(((src_label, SRC_COLOR, slice(0, n_src)),
                                            (tgt_label, TGT_COLOR, slice(n_src, len(words))))):
         c = coords[sl]
-        fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers", name=name,
-                                   marker=dict(color=color, size=4, opacity=0.55),
+        marker = dict(color=color, size=4, opacity=0.55)
+        if kind == "category":
+            vals = np.asarray(colour.values)[sl]
+            marker = dict(color=[colour.categories[int(v)][1] for v in vals.tolist()], size=5, opacity=0.7,
+                          symbol="circle" if k == 0 else "diamond")
+        elif kind == "continuous":
+            marker = dict(color=np.asarray(colour.values, dtype=np.float64)[sl], coloraxis="coloraxis", size=5,
+                          opacity=0.75, symbol="circle" if k == 0 else "diamond")
+        fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers", name=name, marker=marker,
                                    text=hover[sl], hovertemplate="%{text}<extra>" + name + "</extra>"))
+    if kind == "category":   # legend entries only: the two point traces stay traces 0 and 1
+        present = set(np.asarray(colour.values).tolist())
+        for v, (lab, col) in colour.categories.items():
+            if v in present:
+                fig.add_trace(go.Scattergl(x=[None], y=[None], mode="markers", name=lab,
+                                           marker=dict(color=col, size=8), hoverinfo="skip"))
     if lines:
         xs, ys = [], []
         for a, b in lines:
@@ -152,16 +179,28 @@ def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
             ys += [coords[a, 1], coords[b, 1], None]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="dictionary pairs",
                                  line=dict(color="#444", width=1), hoverinfo="skip"))
+    for name, col, segs in neighbour_lines:
+        if not segs:
+            continue
+        xs, ys = [], []
+        for a, b in segs:
+            xs += [float(coords[a, 0]), float(coords[b, 0]), None]
+            ys += [float(coords[a, 1]), float(coords[b, 1]), None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=dict(color=col, width=1.5),
+                                 hoverinfo="skip"))
     if len(highlight):
         h = np.asarray(highlight, dtype=np.int64)
         fig.add_trace(go.Scatter(x=coords[h, 0], y=coords[h, 1], mode="markers+text", name="highlighted",
-                                 marker=dict(color=HIGHLIGHT, size=13, line=dict(color="white", width=1)),
+                                 marker=dict(color=HIGHLIGHT, size=13, line=dict(color="black", width=1.5)),
                                  text=[words[i] for i in h.tolist()], textposition="top center",
                                  textfont=dict(size=13, color=HIGHLIGHT), hovertemplate="%{text}<extra></extra>"))
     fig.update_layout(height=620, margin=dict(l=10, r=10, t=40 if title else 10, b=10), title=title,
                       dragmode="lasso", legend=dict(orientation="h", y=1.02, x=0),
                       xaxis=dict(showticklabels=False, zeroline=False),
                       yaxis=dict(showticklabels=False, zeroline=False, scaleanchor="x"))
+    if kind == "continuous":
+        fig.update_layout(coloraxis=dict(colorscale="Viridis", cmin=colour.cmin, cmax=colour.cmax,
+                                         colorbar=dict(title=dict(text=colour.title), thickness=12)))
     return fig
 
 

@@ -1,0 +1,124 @@
+"""The Explore page's answers about a point: colour by (space, correct / wrong
+translation, neighbourhood agreement, hub occurrence N_k, frequency rank) on the WebGL
+map, the ranked list of the least agreeing points whose rows highlight a point with lines
+to its neighbours."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pandas as pd
+
+from alignment_core.agreement import CORRECT, UNKNOWN, WRONG, neighbourhood_agreement
+from alignment_core.faithfulness import gold_pairs
+from tests.app.conftest import new_app, wait_for_run
+from ui import mapview
+
+CAP = 1000
+
+
+def _array(v) -> np.ndarray:
+    """A Plotly JSON array: a list, or a typed array {"dtype", "bdata"} (plotly ≥ 6)."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v)
+
+
+def _figure(at) -> dict:
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    return json.loads(charts[0].proto.spec)
+
+
+def _worst(at) -> pd.DataFrame:
+    tables = [d.value for d in at.dataframe if list(d.value.columns) == mapview.WORST_COLUMNS]
+    assert len(tables) == 1, [list(d.value.columns) for d in at.dataframe]
+    return tables[0]
+
+
+def test_colour_by_ranked_list_and_highlight_on_the_explore_page():
+    at = new_app(timeout=300)
+    at.switch_page("pages/align.py").run()
+    at.button(key="start").click().run()
+    sd = wait_for_run(at)
+    rec = sd.last_run()
+    at.switch_page("pages/explore.py").run()
+    at.radio(key="ex_algo").set_value("PCA").run()
+    at.number_input(key="ex_cap").set_value(CAP).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    r = rec.result
+    ag = neighbourhood_agreement(r.aligned_source()[:CAP], r.tgt.vectors[:CAP], src=r.src.vectors[:CAP])
+    words = list(r.src.words[:CAP]) + list(r.tgt.words[:CAP])
+
+    # the map: two WebGL traces (source, target), hover with the agreement
+    fig = _figure(at)
+    assert [t["type"] for t in fig["data"][:2]] == ["scattergl", "scattergl"]
+    assert len(_array(fig["data"][0]["x"])) == CAP and len(_array(fig["data"][1]["x"])) == CAP
+    assert "agreement@10" in fig["data"][0]["text"][0]
+    assert at.selectbox(key="ex_colour").value == "space"
+    assert all(t["name"] != "highlighted" for t in fig["data"])
+
+    # the ranked list: lowest agreement first, the page's numbers are the core's
+    worst = _worst(at)
+    assert len(worst) == mapview.WORST_N and set(worst["side"]) <= {"source", "target"}
+    assert worst["agreement"].dtype == np.float64 and worst["word"].map(type).eq(str).all()
+    assert (np.diff(worst["agreement"].to_numpy()) >= 0).all()
+    assert abs(worst["agreement"].iloc[0] - ag.values.min()) < 1e-9
+    first = ag.least(1)[0]
+    assert worst["word"].iloc[0] == words[first]
+
+    # colour by neighbourhood agreement: both traces on one colour scale, the core's values
+    at.selectbox(key="ex_colour").set_value("neighbourhood agreement").run()
+    assert not at.exception, [e.value for e in at.exception]
+    fig = _figure(at)
+    assert [t["type"] for t in fig["data"][:2]] == ["scattergl", "scattergl"]
+    assert np.allclose(_array(fig["data"][0]["marker"]["color"]), ag.src)
+    assert np.allclose(_array(fig["data"][1]["marker"]["color"]), ag.tgt)
+    assert fig["layout"]["coloraxis"]["cmax"] == 1.0
+
+    # hub occurrence: N_k, summing to n·k on each side (each point's k nearest of the other side)
+    at.selectbox(key="ex_colour").set_value("hub occurrence N_k").run()
+    fig = _figure(at)
+    nk_t = _array(fig["data"][1]["marker"]["color"])
+    assert nk_t.sum() == CAP * 10 and _array(fig["data"][0]["marker"]["color"]).sum() == CAP * 10
+    assert np.array_equal(nk_t, ag.hub_occurrence()[CAP:])
+
+    # frequency rank: the row in its file
+    at.selectbox(key="ex_colour").set_value("frequency rank").run()
+    fig = _figure(at)
+    assert np.array_equal(_array(fig["data"][0]["marker"]["color"]), np.arange(CAP))
+
+    # correct / wrong: judged by the evaluation dictionary, as the core says
+    at.selectbox(key="ex_colour").set_value("correct / wrong translation").run()
+    assert not at.exception, [e.value for e in at.exception]
+    fig = _figure(at)
+    d = sd.eval.dictionary.lowercased() if r.config.lowercase else sd.eval.dictionary
+    status = ag.correctness(gold_pairs(r.src.words[:CAP], r.tgt.words[:CAP], d.pairs))
+    colours = list(fig["data"][0]["marker"]["color"])
+    for code in (CORRECT, WRONG, UNKNOWN):
+        want = int((status[:CAP] == code).sum())
+        assert want > 0 and colours.count(mapview.CORRECTNESS[code][1]) == want, code
+    assert {"correct", "wrong", "unknown"} <= {t["name"] for t in fig["data"][2:]}
+    assert [t["type"] for t in fig["data"][:2]] == ["scattergl", "scattergl"]
+
+    # picking the list's first row highlights that point, with lines to its neighbours
+    at.session_state["ex_worst"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    fig = _figure(at)
+    hl = [t for t in fig["data"] if t["name"] == "highlighted"]
+    assert len(hl) == 1 and words[first] in hl[0]["text"]
+    coords = at.session_state["ex_pca"][1]
+    own, other = ag.neighbours(first)
+    for name, rows in (("10 nearest in its own space", own), ("10 nearest in the other space", other)):
+        t = [t for t in fig["data"] if t["name"] == name]
+        assert len(t) == 1, name
+        xs = np.array([np.nan if v is None else v for v in t[0]["x"]], dtype=np.float64)
+        assert len(xs) == 3 * 10
+        assert np.allclose(xs[0::3], coords[first, 0], atol=1e-4)
+        assert np.allclose(np.sort(xs[1::3]), np.sort(coords[rows, 0]), atol=1e-4)
+    assert any(words[first] in c.value and "agreement" in c.value for c in at.caption)
+

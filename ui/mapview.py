@@ -1,0 +1,107 @@
+"""The Explore page's per-point views: neighbourhood agreement (computed once per set of
+points and kept in the session), the values behind each "colour by" choice, the ranked
+list of the least agreeing points and the highlight of one point. The numbers come from
+:mod:`alignment_core.agreement`; nothing here computes a neighbour."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alignment_core.agreement import CORRECT, UNKNOWN, WRONG, NeighbourhoodAgreement, neighbourhood_agreement
+
+COLOUR_BY = ("space", "correct / wrong translation", "neighbourhood agreement", "hub occurrence N_k",
+             "frequency rank")
+CORRECTNESS = {CORRECT: ("correct", "#2ca02c"), WRONG: ("wrong", "#d62728"), UNKNOWN: ("unknown", "#c7c7c7")}
+WORST_N = 200
+WORST_COLUMNS = ["word", "side", "agreement", "nearest translation"]
+
+
+def agreement(mapped: np.ndarray, tgt: np.ndarray, src: np.ndarray | None, key: str,
+              store: dict, k: int = 10) -> NeighbourhoodAgreement:
+    """:func:`alignment_core.agreement.neighbourhood_agreement` of the drawn points, kept in
+    ``store`` (the session) under ``key`` (a content key of the points) so reruns reuse it."""
+    have = store.get("ex_agreement")
+    if have is not None and have[0] == (key, k):
+        return have[1]
+    ag = neighbourhood_agreement(mapped, tgt, src=src, k=k)
+    store["ex_agreement"] = ((key, k), ag)
+    return ag
+
+
+@dataclass(frozen=True)
+class Colouring:
+    """What :func:`ui.figures.scatter_map` needs to colour the points: ``kind`` is
+    "space", "category" (``values`` are keys of ``categories``: label, colour) or
+    "continuous" (``values`` on a colour scale from ``cmin`` to ``cmax``)."""
+
+    kind: str
+    values: np.ndarray | None = None
+    title: str = ""
+    categories: dict | None = None
+    cmin: float | None = None
+    cmax: float | None = None
+
+
+def colouring(mode: str, ag: NeighbourhoodAgreement, gold_pairs: np.ndarray | None) -> Colouring:
+    """The colours of one "colour by" choice (:data:`COLOUR_BY`) for the drawn points,
+    source rows first."""
+    n_s, n_t = ag.n_src, ag.n_tgt
+    if mode == "space":
+        return Colouring("space")
+    if mode == "correct / wrong translation":
+        return Colouring("category", ag.correctness(gold_pairs), "translation", CORRECTNESS)
+    if mode == "neighbourhood agreement":
+        return Colouring("continuous", ag.values, f"agreement (k = {ag.k})", cmin=0.0, cmax=1.0)
+    if mode == "hub occurrence N_k":
+        nk = ag.hub_occurrence().astype(np.float64)
+        top = float(max(2 * ag.k, np.quantile(nk, 0.99)))
+        return Colouring("continuous", nk, f"N_{ag.k}", cmin=0.0, cmax=top)
+    if mode == "frequency rank":
+        rank = np.concatenate([np.arange(n_s), np.arange(n_t)]).astype(np.float64)
+        return Colouring("continuous", rank, "row (0 = most frequent)", cmin=0.0, cmax=float(max(n_s, n_t) - 1))
+    raise ValueError(f"unknown colouring {mode!r}; expected one of {COLOUR_BY}")
+
+
+def worst_table(ag: NeighbourhoodAgreement, words: Sequence[str], src_words: Sequence[str],
+                tgt_words: Sequence[str], n: int = WORST_N,
+                label: Callable[[str], str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The ``n`` least agreeing points, lowest first: a table (word or text, side,
+    agreement, nearest translation: all strings but the float agreement) and the joint
+    rows they are (source rows first), in the table's order."""
+    show = label or (lambda w: w)
+    rows = ag.least(n)
+    n_s = ag.n_src
+    tr = ag.translation
+    out = []
+    for r in rows.tolist():
+        if r < n_s:
+            out.append((show(words[r]), "source", float(ag.values[r]), show(tgt_words[int(tr[r])])))
+        else:
+            out.append((show(words[r]), "target", float(ag.values[r]), show(src_words[int(tr[r])])))
+    df = pd.DataFrame(out, columns=WORST_COLUMNS)
+    df["agreement"] = df["agreement"].astype(np.float64)
+    return df, rows
+
+
+def selected_row(state, rows: np.ndarray) -> int | None:
+    """The joint row of the ranked list's selected row (``state``: the dataframe's event
+    state from the session), or None."""
+    if not state:
+        return None
+    sel = state.get("selection", {}) if isinstance(state, dict) else getattr(state, "selection", {})
+    picked = list(sel.get("rows", []) if isinstance(sel, dict) else getattr(sel, "rows", []))
+    if not picked or not (0 <= int(picked[0]) < len(rows)):
+        return None
+    return int(rows[int(picked[0])])
+
+
+def neighbour_lines(ag: NeighbourhoodAgreement, row: int) -> list[tuple[str, str, list[tuple[int, int]]]]:
+    """Lines from one point to its k nearest in its own space and in the other space (the
+    ``neighbour_lines`` argument of :func:`ui.figures.scatter_map`)."""
+    own, other = ag.neighbours(row)
+    return [(f"{ag.k} nearest in its own space", "#2f4b7c", [(row, int(j)) for j in own.tolist()]),
+            (f"{ag.k} nearest in the other space", "#a05195", [(row, int(j)) for j in other.tolist()])]
