@@ -1,7 +1,7 @@
 """Explore: both spaces on one 2-D map (the anchored UMAP map, with PCA while it is computed),
 how faithfully the map reports the alignment (alignment_core.faithfulness), each point's
 neighbourhood agreement (alignment_core.agreement) as a colour and as a ranked list of the
-least agreeing points."""
+least agreeing points, and downloads of the map."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import streamlit as st
 
 from alignment_core.faithfulness import Faithfulness, gold_pairs
 from alignment_core.projection import pca_2d
-from ui import common, figures, inspector, layouts, mapview
+from ui import common, exports, figures, inspector, layouts, mapview
 from ui import state as S
 
 common.ensure_navigation()
@@ -203,7 +203,7 @@ def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
 
 def point_panel(coords: np.ndarray, fig) -> None:
     """Under the map: the least agreeing points (a row highlights its point on the map, with
-    lines to its nearest neighbours in both spaces)."""
+    lines to its nearest neighbours in both spaces), and the downloads."""
     show = show_label or (lambda w: w)
     if colour_by == "correct / wrong translation" and gp is None:
         st.caption("No dictionary judges the drawn words: every translation is 'unknown'.")
@@ -223,6 +223,14 @@ def point_panel(coords: np.ndarray, fig) -> None:
                    f"(cos {ag.translation_cos[focus]:.2f}); nearest in its own space: "
                    + ", ".join(show(words[j]) for j in own.tolist()[:5])
                    + "; in the other space: " + ", ".join(show(words[j]) for j in other.tolist()[:5]) + ".")
+    stem = exports.file_stem(rec.rid, rec.result.config.method) if rec is not None else "alignscope"
+    d1, d2 = st.columns(2)
+    d1.download_button("coordinates (CSV)", key="ex_dl_csv", mime="text/csv", file_name=f"{stem}-map.csv",
+                       data=lambda: exports.map_coordinates_csv(words, n_s, coords, ag.values), on_click="ignore",
+                       help="One row per drawn point: word, side, x, y, agreement.")
+    d2.download_button("figure (HTML)", key="ex_dl_html", mime="text/html", file_name=f"{stem}-map.html",
+                       data=lambda: exports.figure_html(fig), on_click="ignore",
+                       help="The map as one standalone HTML file (plotly.js bundled; opens offline).")
 
 
 cache_key = layouts.points_key(points, "pca")

@@ -62,3 +62,22 @@ def per_word_frame(per_word: list[dict]) -> pd.DataFrame:
 
 def per_word_csv(per_word: list[dict]) -> bytes:
     return per_word_frame(per_word).to_csv(index=False).encode("utf-8")
+
+
+def map_coordinates_csv(words, n_src: int, coords: np.ndarray, agreement: np.ndarray | None) -> bytes:
+    """The 2-D map as CSV: one row per drawn point (source rows first) with columns word,
+    side (source / target), x, y, agreement (neighbourhood agreement, empty when unknown)."""
+    coords = np.asarray(coords, dtype=np.float64)
+    n = len(words)
+    if coords.shape != (n, 2):
+        raise ValueError(f"coords must be ({n}, 2) for {n} words, got {coords.shape}")
+    ag = np.full(n, np.nan) if agreement is None else np.asarray(agreement, dtype=np.float64)
+    df = pd.DataFrame({"word": list(words), "side": ["source"] * n_src + ["target"] * (n - n_src),
+                       "x": coords[:, 0], "y": coords[:, 1], "agreement": ag})
+    return df.to_csv(index=False, float_format="%.6g").encode("utf-8")
+
+
+def figure_html(fig) -> bytes:
+    """A Plotly figure as one standalone HTML file, plotly.js bundled (no CDN, so it opens
+    without a network)."""
+    return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")

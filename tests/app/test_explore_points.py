@@ -1,11 +1,12 @@
 """The Explore page's answers about a point: colour by (space, correct / wrong
 translation, neighbourhood agreement, hub occurrence N_k, frequency rank) on the WebGL
 map, the ranked list of the least agreeing points whose rows highlight a point with lines
-to its neighbours."""
+to its neighbours, and the downloads (coordinates CSV, standalone HTML figure)."""
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 from alignment_core.agreement import CORRECT, UNKNOWN, WRONG, neighbourhood_agreement
 from alignment_core.faithfulness import gold_pairs
 from tests.app.conftest import new_app, wait_for_run
-from ui import mapview
+from ui import exports, figures, mapview
 
 CAP = 1000
 
@@ -122,3 +123,21 @@ def test_colour_by_ranked_list_and_highlight_on_the_explore_page():
         assert np.allclose(np.sort(xs[1::3]), np.sort(coords[rows, 0]), atol=1e-4)
     assert any(words[first] in c.value and "agreement" in c.value for c in at.caption)
 
+    # the downloads are offered
+    assert {b.key for b in at.get("download_button")} >= {"ex_dl_csv", "ex_dl_html"}
+
+
+def test_map_downloads_read_back():
+    words = ["kissa", "koira", "chat", "chien", "oiseau"]
+    coords = np.array([[0.0, 1.0], [2.5, -1.0], [0.1, 1.1], [2.4, -0.9], [7.0, 7.0]])
+    agr = np.array([1.0, 0.5, 0.25, 0.0, 0.125])
+    df = pd.read_csv(io.BytesIO(exports.map_coordinates_csv(words, 2, coords, agr)))
+    assert list(df.columns) == ["word", "side", "x", "y", "agreement"]
+    assert df["side"].tolist() == ["source", "source", "target", "target", "target"]
+    assert np.allclose(df[["x", "y"]].to_numpy(), coords) and np.allclose(df["agreement"], agr)
+    assert df["word"].tolist() == words
+    fig = figures.scatter_map(coords, words, 2)
+    html = exports.figure_html(fig).decode()
+    assert "<html>" in html[:100] and "oiseau" in html
+    assert len(html) > 3_000_000                                  # plotly.js is inside the file
+    assert 'src="https://cdn.plot.ly' not in html
