@@ -31,6 +31,9 @@ from .success import UNSUPERVISED_METHODS, assess
 
 RUN_FILES = ("result.json", "config.json", "mapping.npy", "induced_dictionary.txt", "normalization.json")
 PAIRS_MODES = (None, "ids")
+#: paired items with no training pair (two encoders, disjoint halves): the settings that
+#: get off chance there (docs/unsupervised-encoders.md), used for each one the user did not set
+ITEMS_UNSUPERVISED_DEFAULTS = {"mini-vec2vec": {"init": "ica", "csls_refinements": 5}}
 
 
 @dataclass(frozen=True)
@@ -226,10 +229,13 @@ def execute_items(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
     held-out targets and against every target row (``candidates_all``), and the BLI
     view (per-item top-10, ranks) against the held-out targets."""
     t0 = time.perf_counter()
-    method_cfg = config.method_config()
-    method_cls, _ = method_classes(config.method)
     pairs = id_pairs(src_raw, tgt_raw).index_pairs(src_raw, tgt_raw)
     split = split_items(pairs, SplitConfig.from_dict(config.split))
+    defaults = ITEMS_UNSUPERVISED_DEFAULTS.get(config.method, {}) if len(split.train) == 0 else {}
+    if any(k not in config.params for k in defaults):
+        config = dataclasses.replace(config, params={**defaults, **config.params})
+    method_cfg = config.method_config()
+    method_cls, _ = method_classes(config.method)
     fit_s, fit_t = split.fit_rows()
     if config.method == "procrustes" and len(split.train) == 0:
         raise ConfigError("supervised Procrustes needs paired training items (train_pairs ≥ 1); "

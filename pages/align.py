@@ -133,6 +133,13 @@ else:
             st.caption("Fully unsupervised between two encoders: no pair at all, only the two unpaired halves. "
                        "The result says whether it is likely to have worked (held-out top-1 is measured "
                        "after the run, never used to choose).")
+            if method == "mini-vec2vec":
+                from alignment_core.runs import ITEMS_UNSUPERVISED_DEFAULTS
+                dflt = ITEMS_UNSUPERVISED_DEFAULTS["mini-vec2vec"]
+                st.caption(f"With no pair, mini-vec2vec uses what gets off chance between two encoders unless "
+                           f"you set it: init = `{dflt['init']}` (independent components of each space, matched "
+                           f"as two co-occurrence graphs) and {dflt['csls_refinements']} CSLS refinement rounds; "
+                           f"about 4 minutes on the full WordNet pair (docs/unsupervised-encoders.md).")
     else:
         seed_labels = {"all": "the whole seed dictionary", "none": "none (fully unsupervised)",
                        "N pairs": "the first N source words of the seed dictionary",

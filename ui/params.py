@@ -18,7 +18,7 @@ from alignment_core.retrieval import RULES
 MAIN = {
     "procrustes": ("refinements",),
     "muse": ("preset", "n_epochs", "refinements"),
-    "mini-vec2vec": ("clusters", "anchor_runs", "csls_refinements"),
+    "mini-vec2vec": ("init", "clusters", "csls_refinements"),
 }
 CHOICES = {
     "induction": list(INDUCTION_MODES),
@@ -28,6 +28,7 @@ CHOICES = {
     "solver": ["orthogonal", "lstsq"],
     "preset": list(PRESETS),
     "seed_mode": ["replace", "augment"],
+    "init": ["anchors", "moments", "ica"],
 }
 HIDDEN = {"seed"}  # the run's seed is set once for every method
 DESCRIPTIONS = {
@@ -37,9 +38,11 @@ DESCRIPTIONS = {
     "muse": "MUSE (Conneau et al. 2018): adversarial initialization (a discriminator against the mapping, "
             "W kept orthogonal), then Procrustes refinement on CSLS-induced dictionaries, model selection "
             "by the unsupervised criterion. Unsupervised: no seed dictionary needed.",
-    "mini-vec2vec": "mini-vec2vec: pseudo-parallel pairs from matched k-means anchors and relative "
+    "mini-vec2vec": "mini-vec2vec (Dar 2025): pseudo-parallel pairs from matched k-means anchors and relative "
                     "representations, Procrustes, then matching- and clustering-based refinement. "
-                    "Unsupervised.",
+                    "Unsupervised. Other starts (init): `moments` (third and fourth moments of the top "
+                    "principal subspaces) and `ica` (independent components matched as co-occurrence graphs: "
+                    "the default between two text encoders with no pair).",
 }
 
 

@@ -104,12 +104,13 @@ import numpy as np
 from ..dictionary import DEFAULT_MAX_RANK
 from ..errors import ConfigError
 from ..mapping import apply_mapping, nearest_orthogonal, procrustes
+from ..ica_match import ComponentMatch, ica_components, mapping as ica_mapping
 from ..moments import MomentMatch
 from ..retrieval import knn, normalize_rows
 from .base import Alignment, IterationEvent, Method, Monitor, fitted_rows, refine, score_mapping
 
 SEED_MODES = ("augment", "replace")
-INITS = ("anchors", "moments")
+INITS = ("anchors", "moments", "ica")
 MOMENT_SELECT = ("nn_cos", "criterion")
 #: rows sampled on each side by the nn_cos criterion
 NN_COS_SAMPLE = 4000
@@ -132,14 +133,14 @@ class MiniVec2VecConfig:
     orthogonalize: bool = True
     kmeans_iterations: int = 25
     restarts: int = 1
-    csls_refinements: int = 0
+    csls_refinements: int | None = None   # None = the setting's default: 0, or 5 on paired items with no pair
     csls_max_rank: int = DEFAULT_MAX_RANK
     max_rows: int | None = None
     seed_mode: str = "augment"
     criterion_every: int = 50
     seed: int = 0
     # moment-tensor initialization (``init="moments"``, see the module docstring)
-    init: str = "anchors"
+    init: str | None = None          # None = the setting's default: "anchors", or "ica" on paired items with no pair
     moment_dims: int = 4             # m
     moment_starts: int = 100
     moment_steps: int = 300
@@ -150,13 +151,27 @@ class MiniVec2VecConfig:
     refine1_alpha: float | None = None   # None = alpha
     refine1_iterations2: int = 0     # a second refine-1 phase, with k = refine1_k2
     refine1_k2: int = 10
+    # independent-component matching (``init="ica"``, ``alignment_core.ica_match``)
+    ica_components: int = 64         # k
+    ica_lambdas: tuple[float, ...] = (5.0, 10.0)
+    ica_starts: int = 100
+    ica_qap_iterations: int = 60
+    ica_candidates: int = 2          # per λ
+    ica_screen_iterations: int = 30
 
     def __post_init__(self):
+        if not isinstance(self.ica_lambdas, tuple):   # a JSON list from config.json or the CLI
+            vals = self.ica_lambdas if isinstance(self.ica_lambdas, (list, tuple)) else [self.ica_lambdas]
+            object.__setattr__(self, "ica_lambdas", tuple(float(v) for v in vals))
         positive = ("anchor_runs", "clusters", "sample_size", "qap_restarts", "relative_k", "refine1_sample",
                     "refine1_k", "refine2_clusters", "kmeans_iterations", "restarts", "csls_max_rank")
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"mini-vec2vec: {name} must be ≥ 1, got {getattr(self, name)}")
+        if self.init is None:   # what the method does when nobody chose (runs.ITEMS_UNSUPERVISED_DEFAULTS)
+            object.__setattr__(self, "init", "anchors")
+        if self.csls_refinements is None:
+            object.__setattr__(self, "csls_refinements", 0)
         for name in ("refine1_iterations", "csls_refinements", "criterion_every"):
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"mini-vec2vec: {name} must be ≥ 0, got {getattr(self, name)}")
@@ -182,6 +197,16 @@ class MiniVec2VecConfig:
         for name in ("moment_steps", "moment_screen_iterations", "refine1_iterations2"):
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"mini-vec2vec: {name} must be ≥ 0, got {getattr(self, name)}")
+        for name in ("ica_components", "ica_starts", "ica_candidates"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"mini-vec2vec: {name} must be ≥ 1, got {getattr(self, name)}")
+        if self.ica_components < 2:
+            raise ConfigError(f"mini-vec2vec: ica_components must be ≥ 2, got {self.ica_components}")
+        for name in ("ica_qap_iterations", "ica_screen_iterations"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"mini-vec2vec: {name} must be ≥ 0, got {getattr(self, name)}")
+        if not self.ica_lambdas or any(not v >= 0 for v in self.ica_lambdas):
+            raise ConfigError(f"mini-vec2vec: ica_lambdas must be one or more numbers ≥ 0, got {self.ica_lambdas}")
         if not self.moment_lr > 0:
             raise ConfigError(f"mini-vec2vec: moment_lr must be > 0, got {self.moment_lr}")
         if self.refine1_alpha is not None and not 0.0 < self.refine1_alpha <= 1.0:
@@ -326,6 +351,12 @@ class MiniVec2Vec(Method):
                 raise ConfigError(f"mini-vec2vec: moment_dims = {cfg.moment_dims} exceeds the dimension "
                                   f"({x.shape[1]} source, {y.shape[1]} target)")
             self._moments = MomentMatch(x, y, cfg.moment_dims)   # the same for every restart
+        self._ica = None
+        if cfg.init == "ica" and not (seeds is not None and cfg.seed_mode == "replace"):
+            k = min(cfg.ica_components, x.shape[1], y.shape[1])
+            t = time.perf_counter()
+            self._ica = (ica_components(x, k, cfg.seed), ica_components(y, k, cfg.seed))  # every restart's
+            self._ica_seconds = time.perf_counter() - t
         for r in range(cfg.restarts):
             rng = np.random.default_rng([cfg.seed, r])
             w = yield from self._pipeline(x, y, seeds, monitor, rng, r, t0)
@@ -354,6 +385,9 @@ class MiniVec2Vec(Method):
             w = procrustes(x[seeds[:, 0]], y[seeds[:, 1]])
             msg = f"{tag}: W₀ = Procrustes on {len(seeds)} seed pairs"
             init_pairs = len(seeds)
+        elif self._ica is not None:
+            w, init_extra, msg = yield from self._ica_init(x, y, seeds, monitor, rng, tag, base_metrics, t0)
+            init_pairs = min(cfg.refine1_sample, x.shape[0]) + (0 if seeds is None else len(seeds))
         elif self._moments is not None:
             w, init_extra, msg = yield from self._moment_init(x, y, seeds, monitor, rng, tag, base_metrics, t0)
             init_pairs = 0 if not cfg.moment_screen_iterations else (
@@ -408,7 +442,7 @@ class MiniVec2Vec(Method):
         return w
 
     def _refine1(self, x, y, w, seeds, monitor, rng, steps: range, total: int, k: int, stage: str, tag: str,
-                 base_metrics: dict, t0: float, select: bool = True):
+                 base_metrics: dict, t0: float, select: bool = True, alpha: float | None = None):
         """Refine-1 iterations ``steps`` (of ``total``): sample ``refine1_sample`` source rows,
         pseudo-target = mean of the ``k`` nearest targets of x Wᵀ, W ← blend(W, Procrustes),
         α = ``alpha1``. With ``select`` the criterion is computed every ``criterion_every``
@@ -419,7 +453,7 @@ class MiniVec2Vec(Method):
             rows = rng.choice(x.shape[0], size=min(cfg.refine1_sample, x.shape[0]), replace=False)
             sims, ids = knn(apply_mapping(x[rows], w), y, k)
             px, py = _with_seeds(x[rows], neighbour_mean(ids, y), x, y, seeds)
-            w_new = self._blend(w, procrustes(px, py), cfg.alpha1)
+            w_new = self._blend(w, procrustes(px, py), cfg.alpha1 if alpha is None else alpha)
             metrics = {**base_metrics, "dict_size": int(len(px)), "delta_w": float(np.linalg.norm(w_new - w)),
                        "knn_cos": float(sims.mean()), "k": int(k)}
             w = w_new
@@ -461,5 +495,48 @@ class MiniVec2Vec(Method):
         metrics, w = results[best]
         extra = {"candidate": best + 1, "moment_f": metrics["moment_f"], "nn_cos": metrics["nn_cos"]}
         msg = (f"{tag}: W₀ = V_y Q V_xᵀ from moment optimum {best + 1} of {len(results)} (best "
+               f"{cfg.moment_select}), after {S} refine-1 iterations")
+        return w, extra, msg
+
+    def _ica_init(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
+        """The independent-component initialization: for each λ of ``ica_lambdas``, the best
+        ``ica_candidates`` distinct component matchings from ``ica_starts`` Frank-Wolfe starts;
+        each W₀ = B_y[:, π] B_xᵀ is refined by ``ica_screen_iterations`` refine-1 iterations
+        (α = 1, events of stage "screen") and scored by nn_cos and the MUSE criterion (one
+        "ica" event each); the candidate with the best ``moment_select`` (nn_cos) wins.
+        No pair is used. Returns (its refined W, metrics for the init event, message)."""
+        cfg: MiniVec2VecConfig = self.config
+        cx, cy = self._ica
+        S = cfg.ica_screen_iterations
+        chosen, seen = [], set()
+        for lam in cfg.ica_lambdas:
+            t = time.perf_counter()
+            found = ComponentMatch(cx, cy, lam).matchings(cfg.ica_starts, rng, cfg.ica_qap_iterations)
+            qap_s = time.perf_counter() - t
+            for m in found[:cfg.ica_candidates]:
+                if m.perm.tobytes() not in seen:
+                    seen.add(m.perm.tobytes())
+                    chosen.append((lam, m, len(found), qap_s))
+        results = []
+        for c, (lam, m, n_found, qap_s) in enumerate(chosen):
+            cm = {**base_metrics, "candidate": c + 1}
+            w = yield from self._refine1(x, y, ica_mapping(cx, cy, m.perm), seeds, monitor, rng, range(S), S,
+                                         cfg.refine1_k, "screen", f"{tag}: candidate {c + 1}", cm, t0,
+                                         select=False, alpha=1.0)
+            _, scored = score_mapping(x, y, w, monitor=monitor)
+            metrics = {**cm, "ica_lambda": lam, "ica_f": m.f, "ica_hits": m.hits, "ica_matchings": n_found,
+                       "ica_components": int(cx.s.shape[1]), "ica_seconds": round(self._ica_seconds, 2),
+                       "qap_seconds": round(qap_s, 2), "nn_cos": nn_cos(x, y, w, seed=cfg.seed), **scored}
+            results.append((metrics, w))
+            yield self._record(IterationEvent(
+                "ica", c + 1, len(chosen), metrics, time.perf_counter() - t0, w=w,
+                message=f"{tag}: component matching {c + 1}/{len(chosen)} (λ = {lam:g}, f = {m.f:.1f}, "
+                        f"{m.hits} of {cfg.ica_starts} starts), {S} refine-1 iterations: "
+                        f"nn_cos = {metrics['nn_cos']:.4f}"))
+        best = max(range(len(results)), key=lambda i: results[i][0][cfg.moment_select])
+        metrics, w = results[best]
+        extra = {"candidate": best + 1, "ica_lambda": metrics["ica_lambda"], "ica_f": metrics["ica_f"],
+                 "nn_cos": metrics["nn_cos"]}
+        msg = (f"{tag}: W₀ = B_y P B_xᵀ from component matching {best + 1} of {len(results)} (best "
                f"{cfg.moment_select}), after {S} refine-1 iterations")
         return w, extra, msg
