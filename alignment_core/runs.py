@@ -268,7 +268,7 @@ def execute_items(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
     t3 = time.perf_counter()
     verdict = None
     if len(split.train) == 0 and config.method != "procrustes":   # unsupervised: judged on the fitted rows
-        verdict = assess(src.subset(fit_s), tgt.subset(fit_t), w, alignment.history, config.method)
+        verdict = assess(src.subset(fit_s), tgt.subset(fit_t), w, alignment.history, config.method, items=True)
     induced = Dictionary(())
     if len(alignment.induced):
         ind = np.asarray(alignment.induced, np.int64)
