@@ -239,8 +239,10 @@ def test_pairs_needed_curve_is_monotone_on_wordnet(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("method,params", [
-    ("mini-vec2vec", {"anchor_runs": 2, "sample_size": 600, "qap_restarts": 2, "refine1_iterations": 4,
-                      "refine2_clusters": 40, "criterion_every": 0, "csls_refinements": 1}),
+    # the items default (init = ica, since no init is given), made small
+    ("mini-vec2vec", {"ica_components": 16, "ica_starts": 10, "ica_lambdas": [5.0], "ica_candidates": 1,
+                      "ica_screen_iterations": 3, "refine1_iterations": 4, "refine2_clusters": 40,
+                      "criterion_every": 0, "csls_refinements": 1}),
     ("muse", {"preset": "fast", "n_epochs": 1, "epoch_size": 2000, "refinements": 1}),
 ])
 def test_unsupervised_methods_never_see_the_held_out_items(method, params):
@@ -257,6 +259,8 @@ def test_unsupervised_methods_never_see_the_held_out_items(method, params):
     r = execute(cfg, emb, other, on_event=on_event)
     assert r.split["setting"] == "unsupervised" and r.split["train"] == 0 and r.seed_pairs == 0
     assert stages, "no live events"
+    if method == "mini-vec2vec":
+        assert "ica" in stages and "anchors" not in stages and r.method_config["init"] == "ica"
     test_src, test_tgt = set(r.test_pairs[:, 0].tolist()), set(r.test_pairs[:, 1].tolist())
     half_src = set(np.setdiff1d(np.arange(len(emb)), r.test_pairs[:, 0]).tolist())
     for p in seen + [np.array([[r.src.index[s], r.tgt.index[t]] for s, t in r.induced.pairs]).reshape(-1, 2)]:
