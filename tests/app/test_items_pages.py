@@ -91,9 +91,11 @@ def test_unsupervised_split_form_on_items():
     assert at.radio(key="train_mode_mini-vec2vec").value == "none"
     caps = " ".join(c.value for c in at.caption)
     assert "no training pair exists" in caps and "2,000 held out" in caps
+    assert "init = `ica`" in caps and "5 CSLS refinement rounds" in caps   # the items default, said on the page
+    assert at.selectbox(key="p_mini-vec2vec_init").value == "preset"      # nobody chose: the setting's default
     at.radio(key="train_mode_mini-vec2vec").set_value("K").run()
     caps = " ".join(c.value for c in at.caption)
-    assert "30 training pairs" in caps
+    assert "30 training pairs" in caps and "init = `ica`" not in caps
 
 
 def test_diagnostics_and_explore_work_on_items():
