@@ -4,6 +4,7 @@ Cases (each in a fresh process, so ``ru_maxrss`` is that case's peak memory):
 
 - ``fi-fr`` no seed, orthogonalize on / off, a few seeds, ``restarts`` chosen by the
   unsupervised criterion, with MUSE-style CSLS refinement at the end;
+- ``fi-fr`` no seed with the independent-component start (``init="ica"``), seeds 0–9;
 - ``fi-fr`` with identical strings as seed pairs (no dictionary at all);
 - ``fi-fr`` with the 500 xling seed pairs (``seed_mode`` replace / augment), and supervised
   Procrustes on the same 500 pairs as the level to reach;
@@ -81,6 +82,10 @@ def cases(quick: bool) -> list[dict]:
             out.append({"name": f"fi-fr no seed, orthogonalize={orth}, seed={s}, restarts=3 by criterion, "
                                 f"5 CSLS refinements, max_rows=20000",
                         "data": "fi-fr", "config": {**UNSUP, "orthogonalize": orth, "seed": s}})
+    for s in ([0] if quick else list(range(10))):
+        out.append({"name": f"fi-fr no seed, init=ica, seed={s}, 5 CSLS refinements, max_rows=20000",
+                    "data": "fi-fr", "config": {"init": "ica", "csls_refinements": 5, "max_rows": 20000,
+                                                "criterion_every": 0, "seed": s}})
     out.append({"name": "fi-fr no seed, notebook defaults (all rows, 1 run, no CSLS refinement)",
                 "data": "fi-fr", "config": {}})
     out.append({"name": "fi-fr supervised Procrustes on the 500 seed pairs (the level to reach)",
