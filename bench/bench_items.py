@@ -92,7 +92,9 @@ def main() -> None:
             r = execute_items(cfg, src, tgt, per_word=False)
             _line("unsupervised", direction=a.direction, method=method, seed=seed,
                   seconds=round(time.perf_counter() - t, 2), criterion=r.criterion,
-                  verdict=(getattr(r, "verdict", None) or {}).get("status"), paired=_paired(r))
+                  verdict=(getattr(r, "verdict", None) or {}).get("status"),
+                  gap_refined=((getattr(r, "verdict", None) or {}).get("evidence") or {}).get("gap_refined"),
+                  paired=_paired(r))
 
 
 if __name__ == "__main__":
