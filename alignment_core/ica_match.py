@@ -50,6 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .mapping import nearest_orthogonal
 from .moments import top_pca, whiten
 
 #: the thresholds of the node features and edge channels (in standard deviations)
@@ -89,9 +90,8 @@ def ica_components(x: np.ndarray, k: int = 64, seed: int = 0, max_iter: int = 10
     s = s / np.maximum(s.std(axis=0), 1e-12)
     sign = np.where((s ** 3).mean(axis=0) < 0, -1.0, 1.0)
     s, r = s * sign, r * sign[:, None]
-    b, _ = np.linalg.qr(vectors @ r.T)                   # r is orthogonal up to FastICA's tolerance
-    b = b * np.sign(np.sum(b * (vectors @ r.T), axis=0))  # QR may flip a column's sign
-    return Components(s.astype(np.float32), b)
+    # r is orthogonal up to FastICA's tolerance: the polar factor makes B's columns exactly orthonormal
+    return Components(s.astype(np.float32), nearest_orthogonal(vectors @ r.T).astype(np.float64))
 
 
 def node_features(s: np.ndarray) -> np.ndarray:

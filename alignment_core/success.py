@@ -254,12 +254,10 @@ def assess(src: Embeddings, tgt: Embeddings, w: np.ndarray, history: list[dict] 
     }
     ev["fitted_rows"] = [len(src), len(tgt)]
     reasons: list[str] = []
-    if items:
-        status, reasons = _items_rule(len(src), len(tgt), n_s, run0, run, null_crit, gap_refined, rounds)
     stable_s = (f"{100 * stable:.0f} % of its CSLS translations of the {n_s:,} most frequent source words stay "
                 f"the same after {rounds} rounds of self-learning from it")
     if items:
-        pass   # decided above
+        status, reasons = _items_rule(len(src), len(tgt), n_s, run0, run, null_crit, gap_refined, rounds)
     elif gap is None:
         status = "succeeded" if stable >= STABLE else "uncertain"
         reasons.append(f"Self-learning from {len(nulls)} random starts found this mapping's solution again "

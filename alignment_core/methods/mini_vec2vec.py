@@ -478,48 +478,57 @@ class MiniVec2Vec(Method):
                                                       f"nearest targets of {len(rows)} sampled rows"))
         return w
 
+    def _screen(self, x, y, starts: list, seeds, monitor, rng, stage: str, tag: str, base_metrics: dict,
+                t0: float, alpha: float | None = None):
+        """Screen candidate starts (shared by ``init="moments"`` and ``init="ica"``): each
+        (W₀, its metrics, its description) of ``starts`` is refined by ``S`` refine-1 iterations
+        (events of stage "screen"), scored by nn_cos and the MUSE criterion (one ``stage``
+        event each); the candidate with the best ``moment_select`` wins. No pair is used.
+        Returns (its refined W, its metrics, its 1-based number)."""
+        cfg: MiniVec2VecConfig = self.config
+        S = cfg.moment_screen_iterations if stage == "moments" else cfg.ica_screen_iterations
+        results = []
+        for c, (w0, extra, what) in enumerate(starts):
+            cm = {**base_metrics, "candidate": c + 1}
+            w = yield from self._refine1(x, y, w0, seeds, monitor, rng, range(S), S, cfg.refine1_k, "screen",
+                                         f"{tag}: candidate {c + 1}", cm, t0, select=False, alpha=alpha)
+            _, scored = score_mapping(x, y, w, monitor=monitor)
+            metrics = {**cm, **extra, "nn_cos": nn_cos(x, y, w, seed=cfg.seed), **scored}
+            results.append((metrics, w))
+            yield self._record(IterationEvent(
+                stage, c + 1, len(starts), metrics, time.perf_counter() - t0, w=w,
+                message=f"{tag}: {what(c + 1, len(starts))}, {S} refine-1 iterations: "
+                        f"nn_cos = {metrics['nn_cos']:.4f}"))
+        best = max(range(len(results)), key=lambda i: results[i][0][cfg.moment_select])
+        metrics, w = results[best]
+        return w, metrics, best + 1
+
     def _moment_init(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
         """The moment-tensor initialization: the best ``moment_candidates`` distinct optima
-        of the moment objective, each refined by ``moment_screen_iterations`` refine-1
-        iterations (events of stage "screen"), then scored by nn_cos and the MUSE criterion
-        (one "moments" event each); the candidate with the best ``moment_select`` wins.
-        Returns (its refined W, metrics for the init event, message)."""
+        of the moment objective, screened (:meth:`_screen`, one "moments" event each).
+        Returns (the winner's refined W, metrics for the init event, message)."""
         cfg: MiniVec2VecConfig = self.config
         mm: MomentMatch = self._moments
         optima = mm.optima(cfg.moment_starts, rng, cfg.moment_steps, cfg.moment_lr)
-        chosen = optima[:cfg.moment_candidates]
-        S = cfg.moment_screen_iterations
-        results = []
-        for c, opt in enumerate(chosen):
-            cm = {**base_metrics, "candidate": c + 1}
-            w = yield from self._refine1(x, y, mm.mapping(opt.q), seeds, monitor, rng, range(S), S, cfg.refine1_k,
-                                         "screen", f"{tag}: candidate {c + 1}", cm, t0, select=False)
-            _, scored = score_mapping(x, y, w, monitor=monitor)
-            metrics = {**cm, "moment_f": opt.f, "moment_hits": opt.hits, "moment_optima": len(optima),
-                       "nn_cos": nn_cos(x, y, w, seed=cfg.seed), **scored}
-            results.append((metrics, w))
-            yield self._record(IterationEvent(
-                "moments", c + 1, len(chosen), metrics, time.perf_counter() - t0, w=w,
-                message=f"{tag}: moment optimum {c + 1}/{len(chosen)} (f = {opt.f:.4f}, {opt.hits} of "
-                        f"{cfg.moment_starts} starts), {S} refine-1 iterations: nn_cos = {metrics['nn_cos']:.4f}"))
-        best = max(range(len(results)), key=lambda i: results[i][0][cfg.moment_select])
-        metrics, w = results[best]
-        extra = {"candidate": best + 1, "moment_f": metrics["moment_f"], "nn_cos": metrics["nn_cos"]}
-        msg = (f"{tag}: W₀ = V_y Q V_xᵀ from moment optimum {best + 1} of {len(results)} (best "
-               f"{cfg.moment_select}), after {S} refine-1 iterations")
+        starts = [(mm.mapping(opt.q), {"moment_f": opt.f, "moment_hits": opt.hits, "moment_optima": len(optima)},
+                   lambda c, n, opt=opt: f"moment optimum {c}/{n} (f = {opt.f:.4f}, {opt.hits} of "
+                                         f"{cfg.moment_starts} starts)")
+                  for opt in optima[:cfg.moment_candidates]]
+        w, metrics, best = yield from self._screen(x, y, starts, seeds, monitor, rng, "moments", tag,
+                                                   base_metrics, t0)
+        extra = {"candidate": best, "moment_f": metrics["moment_f"], "nn_cos": metrics["nn_cos"]}
+        msg = (f"{tag}: W₀ = V_y Q V_xᵀ from moment optimum {best} of {len(starts)} (best "
+               f"{cfg.moment_select}), after {cfg.moment_screen_iterations} refine-1 iterations")
         return w, extra, msg
 
     def _ica_init(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
         """The independent-component initialization: for each λ of ``ica_lambdas``, the best
         ``ica_candidates`` distinct component matchings from ``ica_starts`` Frank-Wolfe starts;
-        each W₀ = B_y[:, π] B_xᵀ is refined by ``ica_screen_iterations`` refine-1 iterations
-        (α = 1, events of stage "screen") and scored by nn_cos and the MUSE criterion (one
-        "ica" event each); the candidate with the best ``moment_select`` (nn_cos) wins.
-        No pair is used. Returns (its refined W, metrics for the init event, message)."""
+        each W₀ = B_y[:, π] B_xᵀ is screened (:meth:`_screen` with α = 1, one "ica" event each).
+        Returns (the winner's refined W, metrics for the init event, message)."""
         cfg: MiniVec2VecConfig = self.config
         cx, cy = self._ica
-        S = cfg.ica_screen_iterations
-        chosen, seen = [], set()
+        starts, seen = [], set()
         for lam in cfg.ica_lambdas:
             t = time.perf_counter()
             found = ComponentMatch(cx, cy, lam).matchings(cfg.ica_starts, rng, cfg.ica_qap_iterations)
@@ -527,27 +536,16 @@ class MiniVec2Vec(Method):
             for m in found[:cfg.ica_candidates]:
                 if m.perm.tobytes() not in seen:
                     seen.add(m.perm.tobytes())
-                    chosen.append((lam, m, len(found), qap_s))
-        results = []
-        for c, (lam, m, n_found, qap_s) in enumerate(chosen):
-            cm = {**base_metrics, "candidate": c + 1}
-            w = yield from self._refine1(x, y, ica_mapping(cx, cy, m.perm), seeds, monitor, rng, range(S), S,
-                                         cfg.refine1_k, "screen", f"{tag}: candidate {c + 1}", cm, t0,
-                                         select=False, alpha=1.0)
-            _, scored = score_mapping(x, y, w, monitor=monitor)
-            metrics = {**cm, "ica_lambda": lam, "ica_f": m.f, "ica_hits": m.hits, "ica_matchings": n_found,
-                       "ica_components": int(cx.s.shape[1]), "ica_seconds": round(self._ica_seconds, 2),
-                       "qap_seconds": round(qap_s, 2), "nn_cos": nn_cos(x, y, w, seed=cfg.seed), **scored}
-            results.append((metrics, w))
-            yield self._record(IterationEvent(
-                "ica", c + 1, len(chosen), metrics, time.perf_counter() - t0, w=w,
-                message=f"{tag}: component matching {c + 1}/{len(chosen)} (λ = {lam:g}, f = {m.f:.1f}, "
-                        f"{m.hits} of {cfg.ica_starts} starts), {S} refine-1 iterations: "
-                        f"nn_cos = {metrics['nn_cos']:.4f}"))
-        best = max(range(len(results)), key=lambda i: results[i][0][cfg.moment_select])
-        metrics, w = results[best]
-        extra = {"candidate": best + 1, "ica_lambda": metrics["ica_lambda"], "ica_f": metrics["ica_f"],
+                    starts.append((ica_mapping(cx, cy, m.perm),
+                                   {"ica_lambda": lam, "ica_f": m.f, "ica_hits": m.hits, "ica_matchings": len(found),
+                                    "ica_components": int(cx.s.shape[1]), "ica_seconds": round(self._ica_seconds, 2),
+                                    "qap_seconds": round(qap_s, 2)},
+                                   lambda c, n, lam=lam, m=m: f"component matching {c}/{n} (λ = {lam:g}, "
+                                                              f"f = {m.f:.1f}, {m.hits} of {cfg.ica_starts} starts)"))
+        w, metrics, best = yield from self._screen(x, y, starts, seeds, monitor, rng, "ica", tag, base_metrics, t0,
+                                                   alpha=1.0)
+        extra = {"candidate": best, "ica_lambda": metrics["ica_lambda"], "ica_f": metrics["ica_f"],
                  "nn_cos": metrics["nn_cos"]}
-        msg = (f"{tag}: W₀ = B_y P B_xᵀ from component matching {best + 1} of {len(results)} (best "
-               f"{cfg.moment_select}), after {S} refine-1 iterations")
+        msg = (f"{tag}: W₀ = B_y P B_xᵀ from component matching {best} of {len(starts)} (best "
+               f"{cfg.moment_select}), after {cfg.ica_screen_iterations} refine-1 iterations")
         return w, extra, msg
