@@ -34,6 +34,12 @@ PAIRS_MODES = (None, "ids")
 #: paired items with no training pair (two encoders, disjoint halves): the settings that
 #: get off chance there (docs/unsupervised-encoders.md), used for each one the user did not set
 ITEMS_UNSUPERVISED_DEFAULTS = {"mini-vec2vec": {"init": "ica", "csls_refinements": 5}}
+#: two word spaces with no seed pair: the settings that reach the supervised level on fi→fr and
+#: recover the known rotation (bench/bench_defaults.py, docs/defaults.md); used when the user
+#: did not choose ``init`` (any other setting the user gave is kept). MUSE's default preset
+#: ("ica") is the same start and refinement.
+WORDS_UNSUPERVISED_DEFAULTS = {"mini-vec2vec": {"init": "ica", "ica_consensus": True, "csls_refinements": 15,
+                                                "csls_patience": 2, "polish": 4, "max_rows": 15_000}}
 
 
 @dataclass(frozen=True)
@@ -184,14 +190,18 @@ def execute(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
         return execute_items(config, src_raw, tgt_raw, on_event=on_event, cancel=cancel,
                              per_word=per_word, load_s=load_s)
     t0 = time.perf_counter()
-    method_cfg = config.method_config()
-    method_cls, _ = method_classes(config.method)
+    config.method_config()   # a bad parameter fails before the normalization
     if config.lowercase:
         seed_dict = seed_dict.lowercased() if seed_dict is not None else None
         eval_dict = eval_dict.lowercased() if eval_dict is not None else None
     src = src_raw.normalize(config.normalize)
     tgt = tgt_raw.normalize(config.normalize)
     seeds = seed_pairs_for(config, src, tgt, seed_dict)
+    defaults = WORDS_UNSUPERVISED_DEFAULTS.get(config.method, {}) if seeds is None else {}
+    if defaults and "init" not in config.params:
+        config = dataclasses.replace(config, params={**defaults, **config.params})
+    method_cfg = config.method_config()
+    method_cls, _ = method_classes(config.method)
     monitor = Monitor.from_pairs(eval_dict.index_pairs(src, tgt)) if eval_dict is not None else None
     method = method_cls(method_cfg)
     t1 = time.perf_counter()

@@ -91,8 +91,9 @@ ITEMS_MIN_ROWS = 10_000
 ADVICE_FAILED = [
     "Give it a seed: a few hundred trusted pairs (e.g. 500 from a bilingual dictionary, seeds = N pairs), "
     "or identical strings (numerals, names) when the two vocabularies share a script.",
-    "For MUSE, try the `small` preset or more restarts (games), and other random seeds: one game "
-    "succeeds about one time in three on a distant pair.",
+    "Run again with other random seeds: the independent-component start (the default) draws other "
+    "candidate matchings; MUSE's `small` preset plays the adversarial game instead (one game in three "
+    "succeeds on a distant pair).",
     "Check on the Diagnostics page how isomorphic the two spaces are: far from isomorphic spaces "
     "defeat unsupervised methods.",
 ]
@@ -151,14 +152,18 @@ def self_learn(x: np.ndarray, y: np.ndarray, w: np.ndarray, rounds: int = ROUNDS
 
 
 def games_agreement(history: list[dict] | None) -> dict[str, Any] | None:
-    """From a run with several games (MUSE ``small``: stages ``game N …``): each game's best
-    criterion and, when a consensus was formed, how many games agreed and on how many pairs.
-    None when the run had one game."""
+    """From a run with several games (MUSE ``small``: stages ``game N …``) or several refined
+    start candidates (the independent-component start: ``candidate N refinement``): each
+    one's best criterion and, when a consensus was formed, how many agreed and on how many
+    pairs. None when the run had one."""
     best: dict[int, float] = {}
     consensus = None
+    kind = "games"
     for h in history or []:
         parts = str(h.get("stage", "")).split()
-        if len(parts) >= 2 and parts[0] == "game" and parts[1].isdigit() and h.get("criterion") is not None:
+        if (len(parts) >= 2 and (parts[0] == "game" or parts[-1] == "refinement" and parts[0] == "candidate")
+                and parts[1].isdigit() and h.get("criterion") is not None):
+            kind = "games" if parts[0] == "game" else "candidates"
             g = int(parts[1])
             best[g] = max(best.get(g, -np.inf), float(h["criterion"]))
         if parts and parts[0] == "consensus":
@@ -166,7 +171,7 @@ def games_agreement(history: list[dict] | None) -> dict[str, Any] | None:
     if len(best) < 2:
         return None
     out: dict[str, Any] = {"games": len(best), "criteria": [round(best[g], 4) for g in sorted(best)],
-                           "consensus_games": None, "consensus_pairs": None}
+                           "kind": kind, "consensus_games": None, "consensus_pairs": None}
     if consensus is not None:
         out["consensus_games"] = consensus.get("games_agreeing")
         out["consensus_pairs"] = consensus.get("dict_size")
@@ -293,8 +298,9 @@ def assess(src: Embeddings, tgt: Embeddings, w: np.ndarray, history: list[dict] 
     if games is not None:
         c = games["criteria"]
         agree = max(c) - min(c) <= 0.03
-        reasons.append(f"{games['games']} games ended at criteria {', '.join(f'{v:.3f}' for v in c)}: "
-                       + ("they agree" + (f" (consensus of {games['consensus_games']} games on "
+        kind = games.get("kind", "games")
+        reasons.append(f"{games['games']} {kind} ended at criteria {', '.join(f'{v:.3f}' for v in c)}: "
+                       + ("they agree" + (f" (consensus of {games['consensus_games']} {kind} on "
                                           f"{games['consensus_pairs']:,} pairs)" if games["consensus_pairs"] else "")
                           if agree else "they disagree, at least one settled in another basin") + ".")
     reasons.append(f"Hubness of the mapped space (skew of the 10-occurrence, NN): {hub:.2f}.")

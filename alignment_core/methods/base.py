@@ -228,13 +228,17 @@ def refine(method: Method, src: np.ndarray, tgt: np.ndarray, w: np.ndarray, roun
     pairs) are added to every induced dictionary. Yields one event per round.
     With ``patience`` > 0 the loop stops early once the criterion has not beaten this
     loop's best by more than ``tol`` for ``patience`` rounds in a row (a plateau).
+    Returns (criterion, W) of this loop's best W (``yield from`` gives it).
     """
     t0 = time.perf_counter() if t0 is None else t0
     prev_pairs: set[tuple[int, int]] | None = None
     best, stale = -np.inf, 0
+    best_w = np.array(w, np.float32)
     for r in range(rounds + 1):
         retr, metrics = score_mapping(src, tgt, w, csls_k, monitor)
         crit = metrics["criterion"]
+        if crit > best:
+            best_w = np.array(w, np.float32)
         if select:
             method._offer(crit, w, None if prev_pairs is None else np.asarray(sorted(prev_pairs)), f"{stage} {r}")
         else:
@@ -262,7 +266,7 @@ def refine(method: Method, src: np.ndarray, tgt: np.ndarray, w: np.ndarray, roun
                                             w=w_new, pairs=pairs))
         prev_pairs = cur
         w = w_new
-    return None
+    return float(best), best_w
 
 
 def run_method(method: Method, src: Embeddings, tgt: Embeddings, seed_pairs: np.ndarray | None = None,

@@ -115,16 +115,16 @@ import numpy as np
 from ..dictionary import DEFAULT_MAX_RANK
 from ..errors import ConfigError
 from ..mapping import apply_mapping, nearest_orthogonal, procrustes
-from ..ica_match import ComponentMatch, ica_components, mapping as ica_mapping
 from ..moments import MomentMatch
 from ..retrieval import knn, normalize_rows
 from .base import Alignment, IterationEvent, Method, Monitor, fitted_rows, refine, score_mapping
+from .starts import (IcaStart, consensus, fit_components, ica_starts, neighbour_mean, pseudo_pair_step, screen,
+                     with_seeds as _with_seeds)
+from .starts import nn_cos  # noqa: F401  (re-exported: the screening's criterion)
 
 SEED_MODES = ("augment", "replace")
 INITS = ("anchors", "moments", "ica")
 MOMENT_SELECT = ("nn_cos", "criterion")
-#: rows sampled on each side by the nn_cos criterion
-NN_COS_SAMPLE = 4000
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,13 @@ class MiniVec2VecConfig:
     ica_qap_iterations: int = 60
     ica_candidates: int = 2          # per λ
     ica_screen_iterations: int = 30
+    # every screened candidate refined on its own, then their consensus (``starts.consensus``)
+    # instead of the best candidate through refine-1 and refine-2; csls_refinements is then
+    # each candidate's maximum number of rounds
+    ica_consensus: bool = False
+    csls_patience: int = 0           # stop a CSLS refinement after this many rounds without +0.001 (0 = never)
+    consensus_gap: float = 0.03
+    polish: int = 0                  # S2T rounds from the consensus (ica_consensus)
 
     def __post_init__(self):
         if not isinstance(self.ica_lambdas, tuple):   # a JSON list from config.json or the CLI
@@ -213,11 +220,13 @@ class MiniVec2VecConfig:
                 raise ConfigError(f"mini-vec2vec: {name} must be ≥ 1, got {getattr(self, name)}")
         if self.ica_components < 2:
             raise ConfigError(f"mini-vec2vec: ica_components must be ≥ 2, got {self.ica_components}")
-        for name in ("ica_qap_iterations", "ica_screen_iterations"):
+        for name in ("ica_qap_iterations", "ica_screen_iterations", "csls_patience", "polish"):
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"mini-vec2vec: {name} must be ≥ 0, got {getattr(self, name)}")
         if not self.ica_lambdas or any(not v >= 0 for v in self.ica_lambdas):
             raise ConfigError(f"mini-vec2vec: ica_lambdas must be one or more numbers ≥ 0, got {self.ica_lambdas}")
+        if not self.consensus_gap >= 0:
+            raise ConfigError(f"mini-vec2vec: consensus_gap must be ≥ 0, got {self.consensus_gap}")
         if not self.moment_lr > 0:
             raise ConfigError(f"mini-vec2vec: moment_lr must be > 0, got {self.moment_lr}")
         if self.refine1_alpha is not None and not 0.0 < self.refine1_alpha <= 1.0:
@@ -286,32 +295,6 @@ def relative(x: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     return normalize_rows(r - r.mean(axis=0, dtype=np.float64).astype(np.float32))
 
 
-def neighbour_mean(ids: np.ndarray, y: np.ndarray, block: int = 4096) -> np.ndarray:
-    """Row i: mean of y[ids[i]] (blocked: never materializes n × k × d at once)."""
-    out = np.empty((ids.shape[0], y.shape[1]), dtype=np.float32)
-    for a in range(0, ids.shape[0], block):
-        out[a:a + block] = y[ids[a:a + block]].mean(axis=1)
-    return out
-
-
-def nn_cos(x: np.ndarray, y: np.ndarray, w: np.ndarray, n: int = NN_COS_SAMPLE, seed: int = 0) -> float:
-    """Unsupervised criterion for comparing converged candidates: the mean, over ``n``
-    sampled source rows mapped by ``w``, of the cosine to their nearest of ``n`` sampled
-    target rows (the samples depend on ``seed`` only, so candidates share them)."""
-    r = np.random.default_rng([int(seed), 4000])
-    sx = normalize_rows(apply_mapping(x[r.choice(len(x), min(n, len(x)), replace=False)], w))
-    sy = normalize_rows(y[r.choice(len(y), min(n, len(y)), replace=False)])
-    sims, _ = knn(sx, sy, 1)
-    return float(sims[:, 0].mean())
-
-
-def _with_seeds(xa: np.ndarray, ya: np.ndarray, x: np.ndarray, y: np.ndarray,
-                seeds: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    if seeds is None or len(seeds) == 0:
-        return xa, ya
-    return np.concatenate([xa, x[seeds[:, 0]]]), np.concatenate([ya, y[seeds[:, 1]]])
-
-
 # --------------------------------------------------------------------------- the method
 
 
@@ -364,10 +347,14 @@ class MiniVec2Vec(Method):
             self._moments = MomentMatch(x, y, cfg.moment_dims)   # the same for every restart
         self._ica = None
         if cfg.init == "ica" and not (seeds is not None and cfg.seed_mode == "replace"):
-            k = min(cfg.ica_components, x.shape[1], y.shape[1])
-            t = time.perf_counter()
-            self._ica = (ica_components(x, k, cfg.seed), ica_components(y, k, cfg.seed))  # every restart's
-            self._ica_seconds = time.perf_counter() - t
+            self._ica, self._ica_seconds = fit_components(x, y, IcaStart.of(cfg), cfg.seed)   # every restart's
+        if self._ica is not None and cfg.ica_consensus:
+            yield from self._ica_consensus(x, y, seeds, monitor, t0)
+            crit, w_best, pairs, label = self._best
+            if pairs.shape[0] == 0 and seeds is not None:
+                pairs = seeds
+            return Alignment(w_best, list(self._src_steps), list(self._tgt_steps), pairs, list(self._history),
+                             crit, False, label)
         for r in range(cfg.restarts):
             rng = np.random.default_rng([cfg.seed, r])
             w = yield from self._pipeline(x, y, seeds, monitor, rng, r, t0)
@@ -376,7 +363,8 @@ class MiniVec2Vec(Method):
 
         if cfg.csls_refinements > 0:
             yield from refine(self, x, y, best_w, cfg.csls_refinements, max_rank=cfg.csls_max_rank,
-                              monitor=monitor, stage="csls-refinement", t0=t0, extra_pairs=seeds)
+                              monitor=monitor, stage="csls-refinement", t0=t0, extra_pairs=seeds,
+                              patience=cfg.csls_patience)
         crit, w_best, pairs, label = self._best
         if pairs.shape[0] == 0 and seeds is not None:
             pairs = seeds
@@ -461,12 +449,9 @@ class MiniVec2Vec(Method):
         screening of moment candidates) only the cheap numbers. Yields events, returns W."""
         cfg: MiniVec2VecConfig = self.config
         for it in steps:
-            rows = rng.choice(x.shape[0], size=min(cfg.refine1_sample, x.shape[0]), replace=False)
-            sims, ids = knn(apply_mapping(x[rows], w), y, k)
-            px, py = _with_seeds(x[rows], neighbour_mean(ids, y), x, y, seeds)
-            w_new = self._blend(w, procrustes(px, py), cfg.alpha1 if alpha is None else alpha)
-            metrics = {**base_metrics, "dict_size": int(len(px)), "delta_w": float(np.linalg.norm(w_new - w)),
-                       "knn_cos": float(sims.mean()), "k": int(k)}
+            w_proc, m = pseudo_pair_step(x, y, w, rng, cfg.refine1_sample, k, seeds)
+            w_new = self._blend(w, w_proc, cfg.alpha1 if alpha is None else alpha)
+            metrics = {**base_metrics, **m, "delta_w": float(np.linalg.norm(w_new - w))}
             w = w_new
             last = it == total - 1
             if select and (last or (cfg.criterion_every and (it + 1) % cfg.criterion_every == 0)):
@@ -475,33 +460,22 @@ class MiniVec2Vec(Method):
                 metrics["p@1_nn"] = monitor.p_at_1_nn(x, y, w)
             yield self._record(IterationEvent(stage, it + 1, total, metrics, time.perf_counter() - t0, w=w,
                                               message=f"{tag}: Procrustes on the mean of {k} "
-                                                      f"nearest targets of {len(rows)} sampled rows"))
+                                                      f"nearest targets of {m['sampled']} sampled rows"))
         return w
 
     def _screen(self, x, y, starts: list, seeds, monitor, rng, stage: str, tag: str, base_metrics: dict,
                 t0: float, alpha: float | None = None):
-        """Screen candidate starts (shared by ``init="moments"`` and ``init="ica"``): each
-        (W₀, its metrics, its description) of ``starts`` is refined by ``S`` refine-1 iterations
-        (events of stage "screen"), scored by nn_cos and the MUSE criterion (one ``stage``
-        event each); the candidate with the best ``moment_select`` wins. No pair is used.
-        Returns (its refined W, its metrics, its 1-based number)."""
+        """Screen candidate starts (``init="moments"`` and ``init="ica"``; ``starts.screen``):
+        each refined by S refine-1 iterations and scored. Returns [(metrics, W)] and the
+        1-based number of the best by ``moment_select``."""
         cfg: MiniVec2VecConfig = self.config
         S = cfg.moment_screen_iterations if stage == "moments" else cfg.ica_screen_iterations
-        results = []
-        for c, (w0, extra, what) in enumerate(starts):
-            cm = {**base_metrics, "candidate": c + 1}
-            w = yield from self._refine1(x, y, w0, seeds, monitor, rng, range(S), S, cfg.refine1_k, "screen",
-                                         f"{tag}: candidate {c + 1}", cm, t0, select=False, alpha=alpha)
-            _, scored = score_mapping(x, y, w, monitor=monitor)
-            metrics = {**cm, **extra, "nn_cos": nn_cos(x, y, w, seed=cfg.seed), **scored}
-            results.append((metrics, w))
-            yield self._record(IterationEvent(
-                stage, c + 1, len(starts), metrics, time.perf_counter() - t0, w=w,
-                message=f"{tag}: {what(c + 1, len(starts))}, {S} refine-1 iterations: "
-                        f"nn_cos = {metrics['nn_cos']:.4f}"))
+        a = cfg.alpha1 if alpha is None else alpha
+        results = yield from screen(self, x, y, starts, S, cfg.refine1_sample, cfg.refine1_k, seeds, monitor, rng,
+                                    cfg.seed, stage, tag, base_metrics, t0,
+                                    step=lambda w, w_new: self._blend(w, w_new, a))
         best = max(range(len(results)), key=lambda i: results[i][0][cfg.moment_select])
-        metrics, w = results[best]
-        return w, metrics, best + 1
+        return results, best + 1
 
     def _moment_init(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
         """The moment-tensor initialization: the best ``moment_candidates`` distinct optima
@@ -514,38 +488,50 @@ class MiniVec2Vec(Method):
                    lambda c, n, opt=opt: f"moment optimum {c}/{n} (f = {opt.f:.4f}, {opt.hits} of "
                                          f"{cfg.moment_starts} starts)")
                   for opt in optima[:cfg.moment_candidates]]
-        w, metrics, best = yield from self._screen(x, y, starts, seeds, monitor, rng, "moments", tag,
-                                                   base_metrics, t0)
+        results, best = yield from self._screen(x, y, starts, seeds, monitor, rng, "moments", tag, base_metrics, t0)
+        metrics, w = results[best - 1]
         extra = {"candidate": best, "moment_f": metrics["moment_f"], "nn_cos": metrics["nn_cos"]}
         msg = (f"{tag}: W₀ = V_y Q V_xᵀ from moment optimum {best} of {len(starts)} (best "
                f"{cfg.moment_select}), after {cfg.moment_screen_iterations} refine-1 iterations")
         return w, extra, msg
 
-    def _ica_init(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
-        """The independent-component initialization: for each λ of ``ica_lambdas``, the best
-        ``ica_candidates`` distinct component matchings from ``ica_starts`` Frank-Wolfe starts;
-        each W₀ = B_y[:, π] B_xᵀ is screened (:meth:`_screen` with α = 1, one "ica" event each).
-        Returns (the winner's refined W, metrics for the init event, message)."""
+    def _ica_candidates(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
+        """The independent-component candidates (``starts.ica_starts``), each screened with
+        α = 1. Returns ([(metrics, W)], the 1-based number of the best by ``moment_select``)."""
         cfg: MiniVec2VecConfig = self.config
-        cx, cy = self._ica
-        starts, seen = [], set()
-        for lam in cfg.ica_lambdas:
-            t = time.perf_counter()
-            found = ComponentMatch(cx, cy, lam).matchings(cfg.ica_starts, rng, cfg.ica_qap_iterations)
-            qap_s = time.perf_counter() - t
-            for m in found[:cfg.ica_candidates]:
-                if m.perm.tobytes() not in seen:
-                    seen.add(m.perm.tobytes())
-                    starts.append((ica_mapping(cx, cy, m.perm),
-                                   {"ica_lambda": lam, "ica_f": m.f, "ica_hits": m.hits, "ica_matchings": len(found),
-                                    "ica_components": int(cx.s.shape[1]), "ica_seconds": round(self._ica_seconds, 2),
-                                    "qap_seconds": round(qap_s, 2)},
-                                   lambda c, n, lam=lam, m=m: f"component matching {c}/{n} (λ = {lam:g}, "
-                                                              f"f = {m.f:.1f}, {m.hits} of {cfg.ica_starts} starts)"))
-        w, metrics, best = yield from self._screen(x, y, starts, seeds, monitor, rng, "ica", tag, base_metrics, t0,
-                                                   alpha=1.0)
+        starts = ica_starts(self._ica, IcaStart.of(cfg, cfg.refine1_sample, cfg.refine1_k), rng, self._ica_seconds)
+        return (yield from self._screen(x, y, starts, seeds, monitor, rng, "ica", tag, base_metrics, t0, alpha=1.0))
+
+    def _ica_init(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
+        """The independent-component initialization: the best screened candidate
+        (:meth:`_ica_candidates`, one "ica" event each). Returns (its refined W, metrics for
+        the init event, message)."""
+        cfg: MiniVec2VecConfig = self.config
+        results, best = yield from self._ica_candidates(x, y, seeds, monitor, rng, tag, base_metrics, t0)
+        metrics, w = results[best - 1]
         extra = {"candidate": best, "ica_lambda": metrics["ica_lambda"], "ica_f": metrics["ica_f"],
                  "nn_cos": metrics["nn_cos"]}
-        msg = (f"{tag}: W₀ = B_y P B_xᵀ from component matching {best} of {len(starts)} (best "
+        msg = (f"{tag}: W₀ = B_y P B_xᵀ from component matching {best} of {len(results)} (best "
                f"{cfg.moment_select}), after {cfg.ica_screen_iterations} refine-1 iterations")
         return w, extra, msg
+
+    def _ica_consensus(self, x, y, seeds, monitor, t0: float):
+        """``ica_consensus``: every screened candidate refined by CSLS rounds on its own
+        (mutual dictionaries, up to ``csls_refinements`` rounds, stopped at a plateau of
+        ``csls_patience``), the pairs the refined candidates within ``consensus_gap`` agree
+        on (``starts.consensus``), Procrustes, then ``polish`` S2T rounds. Returns nothing;
+        the best W by the criterion is this method's best."""
+        cfg: MiniVec2VecConfig = self.config
+        rng = np.random.default_rng([cfg.seed, 0])
+        results, _ = yield from self._ica_candidates(x, y, seeds, monitor, rng, "ica", {"restart": 1}, t0)
+        refined = []
+        for c, (m, w) in enumerate(results):
+            self._offer(m["criterion"], w, None, f"candidate {c + 1} screened")
+            refined.append((yield from refine(self, x, y, w, cfg.csls_refinements, max_rank=cfg.csls_max_rank,
+                                              monitor=monitor, stage=f"candidate {c + 1} refinement", t0=t0,
+                                              extra_pairs=seeds, patience=cfg.csls_patience)))
+        w = yield from consensus(self, x, y, refined, cfg.consensus_gap, 10, "csls", cfg.csls_max_rank, monitor,
+                                 t0, seeds, what="candidates")
+        if cfg.polish:
+            yield from refine(self, x, y, w, cfg.polish, mode="S2T", max_rank=cfg.csls_max_rank, monitor=monitor,
+                              stage="polish", t0=t0, extra_pairs=seeds)

@@ -155,12 +155,13 @@ from typing import Any
 
 import numpy as np
 
-from ..dictionary import DEFAULT_MAX_RANK, INDUCTION_MODES, induce_pairs
+from ..dictionary import DEFAULT_MAX_RANK, INDUCTION_MODES
 from ..errors import ConfigError
-from ..mapping import apply_mapping, orthogonality_error, procrustes
-from ..retrieval import RULES, Retriever
+from ..mapping import orthogonality_error, procrustes
+from ..retrieval import RULES
 from .adversarial import Discriminator, discriminator_step, mapping_gradient, orthogonalize
 from .base import Alignment, IterationEvent, Method, Monitor, fitted_rows, refine, score_mapping
+from .starts import IcaStart, consensus, fit_components, ica_starts, screen
 
 #: values of the preset-dependent fields (the rest of the config is shared)
 PRESETS: dict[str, dict[str, Any]] = {
@@ -175,15 +176,25 @@ PRESETS: dict[str, dict[str, Any]] = {
                   orth_every=4, refinements=15, refine_mode="S2T&T2S", refine_patience=2, polish=4,
                   restarts=2, max_rows=15_000),
 }
+for _p in PRESETS.values():
+    _p["init"] = "adversarial"
+# the default: the start of independent-component matching instead of the adversarial game,
+# then the small preset's refinement, consensus and polish (the game's fields are small's,
+# for init="adversarial" on this preset)
+PRESETS["ica"] = dict(PRESETS["small"], init="ica")
 SEED_MODES = ("replace", "augment")
+INITS = ("adversarial", "ica")
 
 
 @dataclass(frozen=True)
 class MuseConfig:
     """MUSE's hyper-parameters. Fields left ``None`` are filled from ``preset``."""
 
-    preset: str = "fast"
+    preset: str = "ica"
     seed: int = 0
+    # the start with no seed pair: "adversarial" (the paper's game) or "ica" (component
+    # matching, ``starts``; the game is not played). None → from the preset
+    init: str | None = None
     # adversarial stage (None → from the preset)
     n_epochs: int | None = None
     epoch_size: int | None = None          # samples per epoch (mapping steps = epoch_size // batch_size)
@@ -230,6 +241,13 @@ class MuseConfig:
     # a game joins the consensus if its criterion is within this of the best game's (a game
     # in a wrong basin ends about 0.1 below a successful one)
     consensus_gap: float = 0.03
+    # init="ica": the independent-component start (``starts.IcaStart``; as mini-vec2vec's)
+    ica_components: int = 64
+    ica_lambdas: tuple[float, ...] = (5.0, 10.0)
+    ica_starts: int = 100
+    ica_qap_iterations: int = 60
+    ica_candidates: int = 2                # per λ
+    ica_screen_iterations: int = 30
     # seeds
     seed_mode: str = "replace"
     # BLAS threads inside the adversarial loop (0 = the library's default). Its matmuls are
@@ -237,6 +255,9 @@ class MuseConfig:
     blas_threads: int = 1
 
     def __post_init__(self):
+        if not isinstance(self.ica_lambdas, tuple):   # a JSON list from config.json or the CLI
+            vals = self.ica_lambdas if isinstance(self.ica_lambdas, (list, tuple)) else [self.ica_lambdas]
+            object.__setattr__(self, "ica_lambdas", tuple(float(v) for v in vals))
         if self.preset not in PRESETS:
             raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         for k, v in PRESETS[self.preset].items():
@@ -266,9 +287,18 @@ class MuseConfig:
             raise ConfigError(f"refine_rule must be one of {RULES}, got {self.refine_rule!r}")
         if self.seed_mode not in SEED_MODES:
             raise ConfigError(f"seed_mode must be one of {SEED_MODES}, got {self.seed_mode!r}")
+        if self.init not in INITS:
+            raise ConfigError(f"init must be one of {INITS}, got {self.init!r}")
+        for name in ("ica_components", "ica_starts", "ica_candidates"):
+            if getattr(self, name) < 1 or (name == "ica_components" and self.ica_components < 2):
+                raise ConfigError(f"{name} must be ≥ {2 if name == 'ica_components' else 1}, got {getattr(self, name)}")
+        if self.ica_qap_iterations < 0 or self.ica_screen_iterations < 0:
+            raise ConfigError("ica_qap_iterations and ica_screen_iterations must be ≥ 0")
+        if not self.ica_lambdas or any(not v >= 0 for v in self.ica_lambdas):
+            raise ConfigError(f"ica_lambdas must be one or more numbers ≥ 0, got {self.ica_lambdas}")
 
     @classmethod
-    def from_preset(cls, preset: str = "fast", **overrides: Any) -> "MuseConfig":
+    def from_preset(cls, preset: str = "ica", **overrides: Any) -> "MuseConfig":
         """The preset's config, with some fields overridden."""
         return cls(preset=preset, **overrides)
 
@@ -305,11 +335,14 @@ class Muse(Method):
     def _fit(self, src, tgt, seed_pairs, monitor):
         cfg: MuseConfig = self.config
         t0 = time.perf_counter()
-        if src.dim != tgt.dim:
+        no_seeds = seed_pairs is None or len(seed_pairs) == 0
+        ica = cfg.init == "ica" and (no_seeds or cfg.seed_mode == "augment")
+        game = cfg.init == "adversarial" and cfg.n_epochs > 0 and (no_seeds or cfg.seed_mode == "augment")
+        if src.dim != tgt.dim and game:
             raise ConfigError(
                 f"MUSE maps d × d: the source has dimension {src.dim} and the target {tgt.dim}; "
-                "use spaces of the same dimension (or supervised Procrustes, which handles a "
-                "semi-orthogonal map)")
+                "the adversarial game needs spaces of the same dimension (init='ica', the default "
+                "preset, and supervised Procrustes handle a semi-orthogonal map)")
         x, y = src.vectors, tgt.vectors
         rng = np.random.default_rng(cfg.seed)
         seeds = None
@@ -320,7 +353,7 @@ class Muse(Method):
             w0 = procrustes(x[seeds[:, 0]], y[seeds[:, 1]])
             how = f"Procrustes on {len(seeds)} seed pairs"
         else:
-            w0 = np.eye(src.dim, dtype=np.float32)
+            w0 = np.eye(tgt.dim, src.dim, dtype=np.float32)
             how = "identity"
         # the rows the criterion, the refinement and the induced dictionary see
         rows_x, rows_y, fit_seeds, monitor = fitted_rows(len(x), len(y), cfg.max_rows, seeds, monitor)
@@ -331,9 +364,11 @@ class Muse(Method):
         self._offer(metrics["criterion"], w0, seeds, "init")
         yield self._record(IterationEvent("init", 0, 0, metrics, time.perf_counter() - t0, w=w0, pairs=seeds,
                                           message=f"start: {how}"))
-        adversarial = cfg.n_epochs > 0 and (seeds is None or cfg.seed_mode == "augment")
+        adversarial = game
         refine_kw = self._refine_kw(monitor, t0, fit_seeds)
-        if adversarial and cfg.restarts > 1:
+        if ica:
+            start = yield from self._ica_candidates(xf, yf, monitor, t0, fit_seeds)
+        elif adversarial and cfg.restarts > 1:
             run = self._parallel_games if cfg.parallel else self._sequential_games
             results = yield from run(x, y, xf, yf, w0, monitor, t0, fit_seeds)
             start = yield from self._consensus(xf, yf, results, monitor, t0, fit_seeds)
@@ -453,36 +488,34 @@ class Muse(Method):
                 p.wait()
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _consensus(self, xf, yf, results, monitor, t0, extra_pairs):
-        """The games' agreement: the S2T CSLS dictionaries (max rank ``refine_max_rank``)
-        of every game whose criterion is within ``consensus_gap`` of the best game's,
-        intersected; W = Procrustes on those pairs (with the seeds, if any). With a single
-        such game, its W. Returns the W the polish starts from."""
+    def _consensus(self, xf, yf, results, monitor, t0, extra_pairs, what: str = "games"):
+        """The games' agreement (``starts.consensus``): the S2T CSLS dictionaries (max rank
+        ``refine_max_rank``) of every game whose criterion is within ``consensus_gap`` of the
+        best game's, intersected; W = Procrustes on those pairs (with the seeds, if any).
+        With a single such game, its W. Returns the W the polish starts from."""
         cfg: MuseConfig = self.config
-        top, best_w = max(results, key=lambda cw: cw[0])
-        kept = [(r, w) for r, (c, w) in enumerate(results) if c >= top - cfg.consensus_gap]
-        if len(kept) < 2:
-            return best_w
-        agreed: set[tuple[int, int]] | None = None
-        for _, w in kept:
-            retr = Retriever(apply_mapping(xf, w), yf, csls_k=cfg.csls_k)
-            found = {(int(a), int(b)) for a, b in induce_pairs(retr, mode="S2T", rule=cfg.refine_rule,
-                                                                 max_rank=cfg.refine_max_rank).tolist()}
-            agreed = found if agreed is None else agreed & found
-        pairs = np.asarray(sorted(agreed), dtype=np.int64).reshape(-1, 2)
-        if extra_pairs is not None and len(extra_pairs):
-            pairs = np.unique(np.concatenate([pairs, extra_pairs]), axis=0)
-        if len(pairs) == 0:
-            return best_w
-        w = procrustes(xf[pairs[:, 0]], yf[pairs[:, 1]])
-        metrics = _criterion_metrics(xf, yf, w, cfg.csls_k, monitor)
-        metrics.update({"dict_size": int(len(pairs)), "games_agreeing": len(kept)})
-        metrics["best"] = self._offer(metrics["criterion"], w, pairs, "consensus")
-        games = ", ".join(str(r + 1) for r, _ in kept)
-        yield self._record(IterationEvent("consensus", 1, 1, metrics, time.perf_counter() - t0, w=w, pairs=pairs,
-                                          message=f"consensus of games {games}: {len(pairs)} pairs, "
-                                                  f"criterion {metrics['criterion']:.4f}"))
-        return w
+        return (yield from consensus(self, xf, yf, results, cfg.consensus_gap, cfg.csls_k, cfg.refine_rule,
+                                     cfg.refine_max_rank, monitor, t0, extra_pairs, what=what))
+
+    def _ica_candidates(self, xf, yf, monitor, t0, extra_pairs):
+        """init="ica": the component-matching candidates (``starts.ica_starts``) on the fitted
+        rows, each screened by ``ica_screen_iterations`` pseudo-pair steps, then each refined
+        as a game's refinement is (``refinements`` rounds of ``refine_mode``, plateau
+        ``refine_patience``); their consensus. Returns the W the polish starts from."""
+        cfg: MuseConfig = self.config
+        params = IcaStart.of(cfg)
+        comps, secs = fit_components(xf, yf, params, cfg.seed)
+        rng = game_rng(cfg.seed, 0)
+        starts = ica_starts(comps, params, rng, secs)
+        screened = yield from screen(self, xf, yf, starts, params.screen_iterations, params.screen_sample,
+                                     params.screen_k, extra_pairs, monitor, rng, cfg.seed, "ica", "ica", {}, t0)
+        results = []
+        for c, (m, w) in enumerate(screened):
+            self._offer(m["criterion"], w, None, f"candidate {c + 1} screened")
+            results.append((yield from refine(self, xf, yf, w, cfg.refinements, mode=cfg.refine_mode,
+                                              stage=f"candidate {c + 1} refinement",
+                                              **self._refine_kw(monitor, t0, extra_pairs))))
+        return (yield from self._consensus(xf, yf, results, monitor, t0, extra_pairs, what="candidates"))
 
     def _adversarial(self, x: np.ndarray, y: np.ndarray, xf: np.ndarray, yf: np.ndarray, w0: np.ndarray,
                      rng: np.random.Generator, monitor: Monitor | None, t0: float, tag: str = ""):
