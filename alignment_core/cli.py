@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "identical (identical strings), or N (pairs of the first N source words of --seed-dict)")
     a.add_argument("--normalize", default="renorm,center,renorm", help="comma list of renorm, center, iternorm (or none)")
     a.add_argument("--refinements", type=int, default=None, help="refinement rounds (procrustes default 0, muse: from the preset, 5 or at most 15)")
-    a.add_argument("--preset", default=None, help="MUSE preset: fast (default), small (two games at once in worker processes, each a 128-unit discriminator for 20k steps and mutual refinements on the 15k most frequent rows, then a consensus dictionary of the games and S2T refinements: the one that aligns fi→fr without a seed; --param restarts=N sets the games, parallel=false runs them one after the other) or paper")
+    a.add_argument("--preset", default=None, help="MUSE preset: ica (default: no adversarial game; the start is independent components matched between the two spaces, each candidate refined with mutual CSLS dictionaries, their consensus, S2T polish: about 4 minutes on fi→fr with no seed), small (the adversarial game: two games at once in worker processes, each a 128-unit discriminator for 20k steps, then the same refinement and consensus; --param restarts=N sets the games, parallel=false runs them one after the other), fast (a short game: a quick look that often fails without seeds) or paper")
     a.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="any other method parameter (repeatable), e.g. --param csls_k=10")
     a.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")

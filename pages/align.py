@@ -25,7 +25,7 @@ if not common.need_data():
 avail = layouts.available_methods()
 usable = [m for m, why in avail.items() if not why]
 missing = {m: why for m, why in avail.items() if why}
-LABELS = {"procrustes": "Supervised Procrustes", "muse": "MUSE (adversarial + refinement)",
+LABELS = {"procrustes": "Supervised Procrustes", "muse": "MUSE (unsupervised start + CSLS refinement)",
           "mini-vec2vec": "mini-vec2vec"}
 
 job: AlignJob | None = sd.job
@@ -153,12 +153,7 @@ else:
         if seed_mode in ("all", "N pairs") and sd.seed is None:
             st.warning("No seed dictionary is loaded (Data page): choose identical strings, or load one.")
         if seed_mode == "none":
-            st.caption("Fully unsupervised runs can settle on a wrong solution when the two spaces are far "
-                       "from isomorphic (the Diagnostics page says how far). On the Finnish–French data here "
-                       "only MUSE's `small` preset gets there: it plays two games at once (one per core, about "
-                       "4 minutes); a game succeeds about one time in three (P@1 25–31), and when both do, the "
-                       "pairs they agree on give about 31. The `fast` preset is a quick look that often fails "
-                       "without seeds. Identical strings or a few hundred seed pairs are the reliable way.")
+            st.caption(common.UNSUPERVISED_WORDS_CAPTION.get(method, ""))
         if sd.eval is None:
             st.caption("No evaluation dictionary: the run will not report precision.")
 

@@ -8,6 +8,21 @@ import streamlit as st
 from . import exports
 from . import state as S
 
+#: what a word run with no seed pair does by default, shown under the seed choice (Align page)
+UNSUPERVISED_WORDS_CAPTION = {
+    "muse": "With no seed, MUSE's default preset `ica` does not play the adversarial game: it starts "
+            "from independent components matched between the two spaces, refines each candidate start "
+            "with CSLS dictionaries, and keeps the pairs the candidates agree on (Finnish–French here: "
+            "CSLS P@1 about 30, about 4 minutes on two cores; docs/defaults.md). The presets `small`, "
+            "`fast` and `paper` play the paper's game instead (`small` succeeds on this pair about one "
+            "game in three). The result says whether the run is likely to have worked.",
+    "mini-vec2vec": "With no seed, mini-vec2vec uses unless you set `init`: init = `ica` (independent "
+                    "components matched between the two spaces instead of k-means anchors, which fail on "
+                    "distant pairs), each candidate refined with CSLS dictionaries and the consensus of "
+                    "the candidates (ica consensus, 15 rounds, polish 4, the 15,000 most frequent words): "
+                    "recorded in the run's config. The result says whether it is likely to have worked.",
+}
+
 
 def ensure_navigation() -> None:
     """Call first in every page. On a fresh server, Streamlit's legacy ``pages/`` mode

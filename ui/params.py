@@ -17,7 +17,7 @@ from alignment_core.retrieval import RULES
 
 MAIN = {
     "procrustes": ("refinements",),
-    "muse": ("preset", "init", "refinements"),
+    "muse": ("preset", "init", "n_epochs", "refinements"),
     "mini-vec2vec": ("init", "clusters", "csls_refinements"),
 }
 CHOICES = {

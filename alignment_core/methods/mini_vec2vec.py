@@ -97,8 +97,21 @@ W₀ = B_y P B_xᵀ refined by ``ica_screen_iterations`` = 30 refine-1 iteration
 the best by nn_cos kept (one "ica" event each); then refine-1, refine-2 and the CSLS rounds.
 The default for paired items with no training pair (``runs.ITEMS_UNSUPERVISED_DEFAULTS``,
 with 5 CSLS rounds): WordNet e5→MiniLM 62.5–63.7 %, MiniLM→e5 60.4–70.9 % top-1 (seeds 0–2,
-about 4 minutes each); on fi→fr with no seed, opt-in, CSLS P@1 25.1 and 29.3 (seeds 0, 1).
-``init=None`` (the default) means the setting's default: "anchors" for word spaces.
+about 4 minutes each).
+
+``ica_consensus``: instead of the best candidate through refine-1 and refine-2, every screened
+candidate is refined on its own by CSLS rounds (mutual dictionaries, at most
+``csls_refinements``, stopped after ``csls_patience`` rounds without +0.001), the pairs the
+refined candidates within ``consensus_gap`` of the best all induce give W (``starts.consensus``,
+MUSE's consensus of games), then ``polish`` S2T rounds; ``restarts`` is not used. The default
+for two word spaces with no seed pair (``runs.WORDS_UNSUPERVISED_DEFAULTS``: ica, consensus,
+15 rounds, patience 2, polish 4, ``max_rows`` 15,000), the same start and refinement as MUSE's
+default preset. On fi→fr seed 0 the four candidates refined alone reached CSLS P@1 25.7–28.8,
+their consensus and polish 31.7 (criterion 0.628, above each candidate's); the best candidate
+through the plain pipeline (refine-1, refine-2, 5 CSLS rounds) gave 25.1. Seeds 0–9:
+``bench/bench_defaults.py`` and ``docs/defaults.md``.
+``init=None`` (the class's default) means "anchors" (the notebook); the settings above are
+applied by ``runs`` where they are the default.
 
 Different dimensions (d_s ≠ d_t) are handled: the anchors and relative representations
 are dimension-free, and Procrustes gives a semi-orthogonal W (see ``mapping``).
@@ -464,7 +477,7 @@ class MiniVec2Vec(Method):
         return w
 
     def _screen(self, x, y, starts: list, seeds, monitor, rng, stage: str, tag: str, base_metrics: dict,
-                t0: float, alpha: float | None = None):
+                t0: float, alpha: float | None = None, offer: bool = False):
         """Screen candidate starts (``init="moments"`` and ``init="ica"``; ``starts.screen``):
         each refined by S refine-1 iterations and scored. Returns [(metrics, W)] and the
         1-based number of the best by ``moment_select``."""
@@ -473,7 +486,7 @@ class MiniVec2Vec(Method):
         a = cfg.alpha1 if alpha is None else alpha
         results = yield from screen(self, x, y, starts, S, cfg.refine1_sample, cfg.refine1_k, seeds, monitor, rng,
                                     cfg.seed, stage, tag, base_metrics, t0,
-                                    step=lambda w, w_new: self._blend(w, w_new, a))
+                                    step=lambda w, w_new: self._blend(w, w_new, a), offer=offer)
         best = max(range(len(results)), key=lambda i: results[i][0][cfg.moment_select])
         return results, best + 1
 
@@ -495,12 +508,14 @@ class MiniVec2Vec(Method):
                f"{cfg.moment_select}), after {cfg.moment_screen_iterations} refine-1 iterations")
         return w, extra, msg
 
-    def _ica_candidates(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
+    def _ica_candidates(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float,
+                        offer: bool = False):
         """The independent-component candidates (``starts.ica_starts``), each screened with
         α = 1. Returns ([(metrics, W)], the 1-based number of the best by ``moment_select``)."""
         cfg: MiniVec2VecConfig = self.config
         starts = ica_starts(self._ica, IcaStart.of(cfg, cfg.refine1_sample, cfg.refine1_k), rng, self._ica_seconds)
-        return (yield from self._screen(x, y, starts, seeds, monitor, rng, "ica", tag, base_metrics, t0, alpha=1.0))
+        return (yield from self._screen(x, y, starts, seeds, monitor, rng, "ica", tag, base_metrics, t0, alpha=1.0,
+                                        offer=offer))
 
     def _ica_init(self, x, y, seeds, monitor, rng, tag: str, base_metrics: dict, t0: float):
         """The independent-component initialization: the best screened candidate
@@ -523,10 +538,10 @@ class MiniVec2Vec(Method):
         the best W by the criterion is this method's best."""
         cfg: MiniVec2VecConfig = self.config
         rng = np.random.default_rng([cfg.seed, 0])
-        results, _ = yield from self._ica_candidates(x, y, seeds, monitor, rng, "ica", {"restart": 1}, t0)
+        results, _ = yield from self._ica_candidates(x, y, seeds, monitor, rng, "ica", {"restart": 1}, t0,
+                                                     offer=True)
         refined = []
         for c, (m, w) in enumerate(results):
-            self._offer(m["criterion"], w, None, f"candidate {c + 1} screened")
             refined.append((yield from refine(self, x, y, w, cfg.csls_refinements, max_rank=cfg.csls_max_rank,
                                               monitor=monitor, stage=f"candidate {c + 1} refinement", t0=t0,
                                               extra_pairs=seeds, patience=cfg.csls_patience)))

@@ -21,11 +21,24 @@ parallel data" (reference code: facebookresearch/MUSE, ``unsupervised.py``).
 Presets (``MuseConfig.preset``; a field left ``None`` takes the preset's value, a field
 given explicitly overrides it):
 
+- ``ica`` (the default, the app's and the CLI's): **no adversarial game.** The start is
+  independent-component matching (``init="ica"``, ``methods.starts``, shared with
+  mini-vec2vec): FastICA on each side's top-64 principal subspace, the components matched
+  as two co-occurrence graphs (``ica_match``), the 2 best matchings for each λ of (5, 10)
+  each screened by 30 pseudo-pair Procrustes steps; then every candidate is refined as a
+  ``small`` game's refinement is (mutual CSLS dictionaries, up to 15 rounds, plateau stop),
+  the pairs the candidates within ``consensus_gap`` agree on give W (the consensus below),
+  and 4 S2T polish rounds. Why: on fi→fr the adversarial game succeeds about one time in
+  three and needs ~4 minutes for two games, while every screened component candidate is
+  already in the right basin (CSLS P@1 11–21 before refinement); see ``docs/defaults.md``
+  and ``bench/bench_defaults.py`` for seeds 0–9. The game's fields are ``small``'s, so
+  ``init="adversarial"`` on this preset plays the ``small`` game. It also maps spaces of
+  different dimensions (the game cannot).
 - ``paper``: the reference defaults: hidden layers of 2048, batch 32 (+32), 5 discriminator
   steps per mapping step, epochs of 1,000,000 samples (31,250 mapping steps), 5 epochs,
   75,000 most frequent words for the discriminator. On 2 CPU cores one epoch takes hours
   (``bench/bench_muse.py`` measures a fraction of an epoch and extrapolates).
-- ``fast`` (the default, the app's): the same game, with about 80× fewer mapping steps,
+- ``fast`` (the default before ``ica``): the same game, with about 80× fewer mapping steps,
   each about 7× cheaper:
 
   * hidden layers of 512 instead of 2048 (the 2048×2048 layer is ~90 % of the flops);
@@ -132,8 +145,9 @@ solution: criterion ≈ 0.41 at P@1 ≈ 0, which refinement makes self-consisten
 0.52, P@1 0): its large learning rates and few steps suit near-isometric pairs (the
 rotated copy above), not this distant, differently trained one; ``small`` does.
 
-The mapping is square: both spaces must have the same dimension (a ``ConfigError``
-says so otherwise); the orthogonalization and the identity start assume it.
+The adversarial game's mapping is square: both spaces must have the same dimension (a
+``ConfigError`` says so otherwise); the orthogonalization and the identity start assume it.
+The ``ica`` start and the refinement do not: Procrustes gives a semi-orthogonal W.
 """
 
 from __future__ import annotations
@@ -508,10 +522,10 @@ class Muse(Method):
         rng = game_rng(cfg.seed, 0)
         starts = ica_starts(comps, params, rng, secs)
         screened = yield from screen(self, xf, yf, starts, params.screen_iterations, params.screen_sample,
-                                     params.screen_k, extra_pairs, monitor, rng, cfg.seed, "ica", "ica", {}, t0)
+                                     params.screen_k, extra_pairs, monitor, rng, cfg.seed, "ica", "ica", {}, t0,
+                                     offer=True)
         results = []
         for c, (m, w) in enumerate(screened):
-            self._offer(m["criterion"], w, None, f"candidate {c + 1} screened")
             results.append((yield from refine(self, xf, yf, w, cfg.refinements, mode=cfg.refine_mode,
                                               stage=f"candidate {c + 1} refinement",
                                               **self._refine_kw(monitor, t0, extra_pairs))))

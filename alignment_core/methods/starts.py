@@ -82,11 +82,13 @@ Describe = Callable[[int, int], str]
 def screen(method: Method, x: np.ndarray, y: np.ndarray, starts: list[tuple[np.ndarray, dict, Describe]],
            iterations: int, sample: int, k: int, seeds: np.ndarray | None, monitor: Monitor | None,
            rng: np.random.Generator, seed: int, stage: str, tag: str, base_metrics: dict, t0: float,
-           step: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None):
+           step: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, offer: bool = False):
     """Each (W₀, its metrics, its description) of ``starts`` through ``iterations``
     pseudo-pair steps (events of stage "screen"; ``step(w, w_procrustes)`` blends, α = 1
     when None), then scored by :func:`nn_cos` and the criterion (one ``stage`` event
-    each). No pair is used. Returns [(metrics, W)] in candidate order."""
+    each). No pair is used. With ``offer`` each scored candidate is offered to the method's
+    best so far (a run cancelled after the first candidate keeps it). Returns [(metrics, W)]
+    in candidate order."""
     results = []
     for c, (w, extra, what) in enumerate(starts):
         cm = {**base_metrics, "candidate": c + 1}
@@ -103,6 +105,8 @@ def screen(method: Method, x: np.ndarray, y: np.ndarray, starts: list[tuple[np.n
                         f"{m['sampled']} sampled rows"))
         _, scored = score_mapping(x, y, w, monitor=monitor)
         metrics = {**cm, **extra, "nn_cos": nn_cos(x, y, w, seed=seed), **scored}
+        if offer:
+            method._offer(metrics["criterion"], w, None, f"candidate {c + 1} screened")
         results.append((metrics, w))
         yield method._record(IterationEvent(
             stage, c + 1, len(starts), metrics, time.perf_counter() - t0, w=w,

@@ -20,8 +20,14 @@ def test_method_forms_render_and_build_valid_configs():
     for label in radio.options:
         at.radio(key="method").set_value(label).run()
         assert not at.exception, (label, [e.value for e in at.exception])
+        if label.startswith("mini-vec2vec"):
+            assert any("init = `ica`" in c.value for c in at.caption)
     if "muse" in usable:
-        at.radio(key="method").set_value("MUSE (adversarial + refinement)").run()
+        at.radio(key="method").set_value("MUSE (unsupervised start + CSLS refinement)").run()
+        # with no seed (the default choice) the page says what the default does
+        assert at.radio(key="seeds_muse").value.startswith("none")
+        assert any("does not play the adversarial game" in c.value for c in at.caption)
+        assert at.selectbox(key="p_muse_init").options == ["preset", "adversarial", "ica"]
         at.selectbox(key="p_muse_preset").select("paper").run()
         at.number_input(key="p_muse_n_epochs").set_value(2).run()
         assert not at.exception and not errors(at)
@@ -48,7 +54,7 @@ def test_unsupervised_run_can_be_cancelled_from_the_page():
         pytest.fail(f"MUSE is registered but does not import: {available_methods()['muse']}")
     at = new_app()
     at.switch_page("pages/align.py").run()
-    at.radio(key="method").set_value("MUSE (adversarial + refinement)").run()
+    at.radio(key="method").set_value("MUSE (unsupervised start + CSLS refinement)").run()
     at.button(key="start").click().run()
     sd = session(at)
     job = sd.job

@@ -73,13 +73,20 @@ def test_games_of_a_muse_history():
     g = success.games_agreement(hist)
     assert g["games"] == 2 and g["criteria"] == [0.61, 0.51] and g["consensus_pairs"] == 900
     assert success.games_agreement([{"stage": "refinement", "criterion": 0.6}]) is None
+    assert g["kind"] == "games"
+    # the independent-component start's refined candidates count as games
+    cand = [{"stage": "ica", "criterion": 0.55}, {"stage": "candidate 1 refinement", "criterion": 0.61},
+            {"stage": "candidate 2 refinement", "criterion": 0.60}, {"stage": "candidate 3 refinement", "criterion": 0.49},
+            {"stage": "consensus", "criterion": 0.62, "games_agreeing": 2, "dict_size": 3500}]
+    g = success.games_agreement(cand)
+    assert g["kind"] == "candidates" and g["criteria"] == [0.61, 0.6, 0.49] and g["consensus_games"] == 2
 
 
 def test_an_unsupervised_run_carries_its_verdict():
     """mini-vec2vec (light) on the known-answer pair: recovered, and the verdict says so in result.json."""
     fr = load_embeddings(SAMPLE / "fr.10k.vec.gz", max_vocab=2000, lowercase=True)
     p = rotated_copy(fr, noise=0.3, overlap=0.9, seed=0)
-    light = dict(anchor_runs=4, clusters=12, sample_size=1500, qap_restarts=6, refine1_iterations=5,
+    light = dict(init="anchors", anchor_runs=4, clusters=12, sample_size=1500, qap_restarts=6, refine1_iterations=5,
                  refine1_sample=400, refine1_k=10, refine2_clusters=30, criterion_every=0)
     r = execute(RunConfig(method="mini-vec2vec", params=light, seeds="none"), p.src, p.tgt, None, p.dictionary,
                 per_word=False)
