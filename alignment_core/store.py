@@ -94,10 +94,16 @@ def load_mapping(run_dir: str | os.PathLike, side: str = "src") -> tuple[np.ndar
 
 def map_rows(x: np.ndarray, w: np.ndarray, steps: Sequence[NormStep], renorm: bool = True) -> np.ndarray:
     """The kernel: ``renorm(steps(x) · Wᵀ)`` (renorm optional) as float32 C-contiguous.
-    Row by row independent, so a batch gives the rows the whole matrix would."""
+    Row by row independent, so a batch gives the rows the whole matrix would. The product
+    runs on one BLAS thread: a multithreaded OpenBLAS splits the work by the thread count,
+    and the last bits of a row then differ between this process and a Dask worker (one
+    thread each), which broke the byte-identical shards on one machine."""
+    from .mapping import one_blas_thread
+
     for s in steps:
         x = s.apply(x)
-    y = np.asarray(x, dtype=np.float32) @ w.T
+    with one_blas_thread():
+        y = np.asarray(x, dtype=np.float32) @ w.T
     return _renorm(y) if renorm else np.ascontiguousarray(y, dtype=np.float32)
 
 
