@@ -46,7 +46,8 @@ DESCRIPTIONS = {
                     "representations, Procrustes, then matching- and clustering-based refinement. "
                     "Unsupervised. Other starts (init): `moments` (third and fourth moments of the top "
                     "principal subspaces) and `ica` (independent components matched as co-occurrence graphs: "
-                    "the default between two text encoders with no pair).",
+                    "the default between two text encoders with no pair, and — with a consensus of the refined "
+                    "candidates — between two word spaces with no seed).",
 }
 
 
