@@ -131,8 +131,8 @@ from ..mapping import apply_mapping, nearest_orthogonal, procrustes
 from ..moments import MomentMatch
 from ..retrieval import knn, normalize_rows
 from .base import Alignment, IterationEvent, Method, Monitor, fitted_rows, refine, score_mapping
-from .starts import (IcaStart, consensus, fit_components, ica_starts, neighbour_mean, pseudo_pair_step, screen,
-                     with_seeds as _with_seeds)
+from .starts import (IcaStart, fit_components, ica_starts, neighbour_mean, pseudo_pair_step, refine_candidates,
+                     screen, with_seeds as _with_seeds)
 from .starts import nn_cos  # noqa: F401  (re-exported: the screening's criterion)
 
 SEED_MODES = ("augment", "replace")
@@ -191,9 +191,7 @@ class MiniVec2VecConfig:
     polish: int = 0                  # S2T rounds from the consensus (ica_consensus)
 
     def __post_init__(self):
-        if not isinstance(self.ica_lambdas, tuple):   # a JSON list from config.json or the CLI
-            vals = self.ica_lambdas if isinstance(self.ica_lambdas, (list, tuple)) else [self.ica_lambdas]
-            object.__setattr__(self, "ica_lambdas", tuple(float(v) for v in vals))
+        IcaStart.check_fields(self, "mini-vec2vec: ")
         positive = ("anchor_runs", "clusters", "sample_size", "qap_restarts", "relative_k", "refine1_sample",
                     "refine1_k", "refine2_clusters", "kmeans_iterations", "restarts", "csls_max_rank")
         for name in positive:
@@ -228,16 +226,9 @@ class MiniVec2VecConfig:
         for name in ("moment_steps", "moment_screen_iterations", "refine1_iterations2"):
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"mini-vec2vec: {name} must be ≥ 0, got {getattr(self, name)}")
-        for name in ("ica_components", "ica_starts", "ica_candidates"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"mini-vec2vec: {name} must be ≥ 1, got {getattr(self, name)}")
-        if self.ica_components < 2:
-            raise ConfigError(f"mini-vec2vec: ica_components must be ≥ 2, got {self.ica_components}")
-        for name in ("ica_qap_iterations", "ica_screen_iterations", "csls_patience", "polish"):
+        for name in ("csls_patience", "polish"):
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"mini-vec2vec: {name} must be ≥ 0, got {getattr(self, name)}")
-        if not self.ica_lambdas or any(not v >= 0 for v in self.ica_lambdas):
-            raise ConfigError(f"mini-vec2vec: ica_lambdas must be one or more numbers ≥ 0, got {self.ica_lambdas}")
         if not self.consensus_gap >= 0:
             raise ConfigError(f"mini-vec2vec: consensus_gap must be ≥ 0, got {self.consensus_gap}")
         if not self.moment_lr > 0:
@@ -540,13 +531,9 @@ class MiniVec2Vec(Method):
         rng = np.random.default_rng([cfg.seed, 0])
         results, _ = yield from self._ica_candidates(x, y, seeds, monitor, rng, "ica", {"restart": 1}, t0,
                                                      offer=True)
-        refined = []
-        for c, (m, w) in enumerate(results):
-            refined.append((yield from refine(self, x, y, w, cfg.csls_refinements, max_rank=cfg.csls_max_rank,
-                                              monitor=monitor, stage=f"candidate {c + 1} refinement", t0=t0,
-                                              extra_pairs=seeds, patience=cfg.csls_patience)))
-        w = yield from consensus(self, x, y, refined, cfg.consensus_gap, 10, "csls", cfg.csls_max_rank, monitor,
-                                 t0, seeds, what="candidates")
+        w = yield from refine_candidates(self, x, y, results, cfg.csls_refinements, "S2T&T2S", cfg.consensus_gap,
+                                         max_rank=cfg.csls_max_rank, monitor=monitor, t0=t0, extra_pairs=seeds,
+                                         patience=cfg.csls_patience)
         if cfg.polish:
             yield from refine(self, x, y, w, cfg.polish, mode="S2T", max_rank=cfg.csls_max_rank, monitor=monitor,
                               stage="polish", t0=t0, extra_pairs=seeds)

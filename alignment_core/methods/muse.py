@@ -175,7 +175,7 @@ from ..mapping import orthogonality_error, procrustes
 from ..retrieval import RULES
 from .adversarial import Discriminator, discriminator_step, mapping_gradient, orthogonalize
 from .base import Alignment, IterationEvent, Method, Monitor, fitted_rows, refine, score_mapping
-from .starts import IcaStart, consensus, fit_components, ica_starts, screen
+from .starts import IcaStart, consensus, fit_components, ica_starts, refine_candidates, screen
 
 #: values of the preset-dependent fields (the rest of the config is shared)
 PRESETS: dict[str, dict[str, Any]] = {
@@ -269,9 +269,7 @@ class MuseConfig:
     blas_threads: int = 1
 
     def __post_init__(self):
-        if not isinstance(self.ica_lambdas, tuple):   # a JSON list from config.json or the CLI
-            vals = self.ica_lambdas if isinstance(self.ica_lambdas, (list, tuple)) else [self.ica_lambdas]
-            object.__setattr__(self, "ica_lambdas", tuple(float(v) for v in vals))
+        IcaStart.check_fields(self, "")
         if self.preset not in PRESETS:
             raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         for k, v in PRESETS[self.preset].items():
@@ -303,13 +301,6 @@ class MuseConfig:
             raise ConfigError(f"seed_mode must be one of {SEED_MODES}, got {self.seed_mode!r}")
         if self.init not in INITS:
             raise ConfigError(f"init must be one of {INITS}, got {self.init!r}")
-        for name in ("ica_components", "ica_starts", "ica_candidates"):
-            if getattr(self, name) < 1 or (name == "ica_components" and self.ica_components < 2):
-                raise ConfigError(f"{name} must be ≥ {2 if name == 'ica_components' else 1}, got {getattr(self, name)}")
-        if self.ica_qap_iterations < 0 or self.ica_screen_iterations < 0:
-            raise ConfigError("ica_qap_iterations and ica_screen_iterations must be ≥ 0")
-        if not self.ica_lambdas or any(not v >= 0 for v in self.ica_lambdas):
-            raise ConfigError(f"ica_lambdas must be one or more numbers ≥ 0, got {self.ica_lambdas}")
 
     @classmethod
     def from_preset(cls, preset: str = "ica", **overrides: Any) -> "MuseConfig":
@@ -524,12 +515,8 @@ class Muse(Method):
         screened = yield from screen(self, xf, yf, starts, params.screen_iterations, params.screen_sample,
                                      params.screen_k, extra_pairs, monitor, rng, cfg.seed, "ica", "ica", {}, t0,
                                      offer=True)
-        results = []
-        for c, (m, w) in enumerate(screened):
-            results.append((yield from refine(self, xf, yf, w, cfg.refinements, mode=cfg.refine_mode,
-                                              stage=f"candidate {c + 1} refinement",
-                                              **self._refine_kw(monitor, t0, extra_pairs))))
-        return (yield from self._consensus(xf, yf, results, monitor, t0, extra_pairs, what="candidates"))
+        return (yield from refine_candidates(self, xf, yf, screened, cfg.refinements, cfg.refine_mode,
+                                             cfg.consensus_gap, **self._refine_kw(monitor, t0, extra_pairs)))
 
     def _adversarial(self, x: np.ndarray, y: np.ndarray, xf: np.ndarray, yf: np.ndarray, w0: np.ndarray,
                      rng: np.random.Generator, monitor: Monitor | None, t0: float, tag: str = ""):

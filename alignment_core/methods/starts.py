@@ -11,6 +11,8 @@ pseudo-pair steps, and the consensus of independently refined candidates.
   by :func:`nn_cos` and MUSE's criterion; one event per candidate. No pair is used.
 - :func:`ica_starts`: the candidate starts of independent-component matching
   (``alignment_core.ica_match``), the best ``candidates`` distinct matchings per λ.
+- :func:`refine_candidates`: each screened candidate refined on its own (``base.refine``),
+  then their :func:`consensus` (MUSE's default preset and mini-vec2vec's ``ica_consensus``).
 - :func:`consensus`: MUSE's consensus of games (see ``muse``): the S2T CSLS dictionaries
   of every refined candidate within ``gap`` of the best criterion, intersected; W =
   Procrustes on the pairs they all induce. Two refinements that start apart make
@@ -27,11 +29,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..dictionary import induce_pairs
+from ..dictionary import DEFAULT_MAX_RANK, induce_pairs
+from ..errors import ConfigError
 from ..ica_match import ComponentMatch, ica_components, mapping as ica_mapping
 from ..mapping import apply_mapping, procrustes
 from ..retrieval import Retriever, knn, normalize_rows
-from .base import IterationEvent, Method, Monitor, score_mapping
+from .base import IterationEvent, Method, Monitor, refine, score_mapping
 
 #: rows sampled on each side by the nn_cos criterion
 NN_COS_SAMPLE = 4000
@@ -132,6 +135,24 @@ class IcaStart:
     screen_sample: int = 1000
     screen_k: int = 50
 
+    @staticmethod
+    def check_fields(cfg, who: str) -> None:
+        """Validate a config's ``ica_*`` fields (``ica_lambdas`` from JSON becomes a tuple)."""
+        lams = cfg.ica_lambdas
+        if not isinstance(lams, tuple):   # a JSON list from config.json or the CLI
+            lams = tuple(float(v) for v in (lams if isinstance(lams, (list, tuple)) else [lams]))
+            object.__setattr__(cfg, "ica_lambdas", lams)
+        for name in ("ica_components", "ica_starts", "ica_candidates"):
+            if int(getattr(cfg, name)) < 1:
+                raise ConfigError(f"{who}{name} must be ≥ 1, got {getattr(cfg, name)}")
+        if cfg.ica_components < 2:
+            raise ConfigError(f"{who}ica_components must be ≥ 2, got {cfg.ica_components}")
+        for name in ("ica_qap_iterations", "ica_screen_iterations"):
+            if int(getattr(cfg, name)) < 0:
+                raise ConfigError(f"{who}{name} must be ≥ 0, got {getattr(cfg, name)}")
+        if not lams or any(not v >= 0 for v in lams):
+            raise ConfigError(f"{who}ica_lambdas must be one or more numbers ≥ 0, got {lams}")
+
     @classmethod
     def of(cls, cfg, sample: int = 1000, k: int = 50) -> "IcaStart":
         return cls(cfg.ica_components, tuple(cfg.ica_lambdas), cfg.ica_starts, cfg.ica_qap_iterations,
@@ -200,3 +221,19 @@ def consensus(method: Method, xf: np.ndarray, yf: np.ndarray, results: list[tupl
                                         message=f"consensus of {what} {names}: {len(pairs)} pairs, "
                                                 f"criterion {metrics['criterion']:.4f}"))
     return w
+
+
+def refine_candidates(method: Method, x: np.ndarray, y: np.ndarray, screened: list[tuple[dict, np.ndarray]],
+                      rounds: int, mode: str, gap: float, **refine_kw):
+    """Each screened (metrics, W) refined on its own by ``rounds`` rounds of ``mode``
+    (``base.refine``, stage ``candidate N refinement``; ``refine_kw`` are refine's keyword
+    arguments), then the :func:`consensus` of the refined candidates within ``gap``.
+    Returns the W to polish from."""
+    results = []
+    for c, (_, w) in enumerate(screened):
+        results.append((yield from refine(method, x, y, w, rounds, mode=mode, stage=f"candidate {c + 1} refinement",
+                                          **refine_kw)))
+    kw = refine_kw.get
+    return (yield from consensus(method, x, y, results, gap, kw("csls_k", 10), kw("rule", "csls"),
+                                 kw("max_rank", DEFAULT_MAX_RANK), kw("monitor"), kw("t0", 0.0), kw("extra_pairs"),
+                                 what="candidates"))
