@@ -212,7 +212,8 @@ def execute(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
     induced = pairs_to_dictionary(alignment.induced, src, tgt) if len(alignment.induced) else Dictionary(())
     verdict = None
     if config.method in UNSUPERVISED_METHODS or config.seeds == "none":   # from unsupervised evidence only
-        verdict = assess(src, tgt, alignment.w, alignment.history, config.method)
+        verdict = assess(src, tgt, alignment.w, alignment.history, config.method,
+                         identical_seeds=config.seeds == "identical")
     return RunResult(
         config=config, w=np.asarray(alignment.w, np.float32), src=src, tgt=tgt, induced=induced,
         history=alignment.history,

@@ -1,6 +1,13 @@
-"""MUSE benchmark: time and peak memory of each preset, P@1 on real fi→fr. Prints JSON.
+"""MUSE benchmark. Prints JSON.
 
-Cases (each in its own subprocess, so ``ru_maxrss`` is that case's peak):
+With no argument (or ``--cases``, ``--seeds``, ``--params``): MUSE's defaults — no setting
+but the method and the random seed — on every case of issue 12 (the rotated-French known
+answer, fi→fr, en→fr with and without identical strings, the app's sample), seeds 0–9,
+one JSON line per run (CSLS P@1, criterion, verdict, seconds, peak memory) and the success
+counts: ``bench_defaults.py --methods muse`` (see it for the cases and goals).
+
+``--presets [case ...] [--seed N]``: the presets' own measurements (time and peak memory
+of each preset, P@1 on real fi→fr). Cases (each in its own subprocess, so ``ru_maxrss`` is that case's peak):
 
 - ``paper-adversarial``: the paper preset's adversarial stage on fi→fr. A full epoch is
   31,250 mapping steps (hours on 2 cores), so a fraction of an epoch is timed and the
@@ -19,7 +26,8 @@ Cases (each in its own subprocess, so ``ru_maxrss`` is that case's peak):
 - ``fast-synthetic``: the fast run on French (8k) against a rotated, noised, row-shuffled
   copy with 80 % overlap; P@1 on the true pairs.
 
-Usage: ``PYTHONPATH=. .venv/bin/python bench/bench_muse.py [case ...] [--seed N]``
+Usage: ``.venv/bin/python bench/bench_muse.py [--cases rot,fi-fr] [--seeds 0-9]`` or
+``PYTHONPATH=. .venv/bin/python bench/bench_muse.py --presets [case ...] [--seed N]``
 """
 
 from __future__ import annotations
@@ -181,6 +189,15 @@ def run_case(case: str, seed: int) -> dict:
 
 
 def main(argv: list[str]) -> None:
+    if not argv or argv[0] != "--presets" and argv[0] != "--one":
+        # the default: MUSE as a new user gets it, on every case of issue 12, seeds 0-9
+        sys.path.insert(0, str(ROOT / "bench"))
+        import bench_defaults
+
+        bench_defaults.main(("muse",))
+        return
+    if argv[0] == "--presets":
+        argv = argv[1:]
     seed = 0
     if "--seed" in argv:
         i = argv.index("--seed")

@@ -120,3 +120,55 @@ def test_paired_items_verdict_on_the_wordnet_encoders():
     assert any("training pairs" in a for a in v["advice"])
     v = success.assess(fit_s.head(3000), fit_t.head(3000), good, items=True)
     assert v["status"] == "uncertain" and "Too few unpaired items" in v["reasons"][0]
+
+
+def test_words_shuffled_among_rows_are_caught_by_the_identical_strings(pair):
+    """French against its own rotation under the same words: the rotation succeeds and the
+    identical strings agree; the same vectors with the target's words shuffled among its rows
+    (geometry intact, labels wrong) were "succeeded" before the identical strings voted."""
+    from alignment_core.embeddings import Embeddings
+
+    p, src, _ = pair
+    y = src.vectors @ p.rotation.T
+    same = Embeddings(src.words, y)
+    v = success.assess(src, same, p.rotation)
+    assert v["status"] == "succeeded", v
+    ident = v["evidence"]["identical_strings"]
+    assert ident["pairs"] == len(src) and ident["share"] > 0.9, ident
+    words = list(src.words)
+    np.random.default_rng(0).shuffle(words)
+    v = success.assess(src, Embeddings(tuple(words), y), p.rotation)
+    assert v["evidence"]["identical_strings"]["share"] < 0.02
+    assert v["status"] == "uncertain" and any("labels" in r for r in v["reasons"]), v
+
+
+@pytest.fixture(scope="module")
+def en_fr():
+    """GloVe 50-d English (20k) and French 300-d (20k) of ../shared/data, the freedict dictionaries."""
+    from alignment_core.dictionary import load_dictionary
+    from tests.conftest import DICTS, EMB
+
+    src = load_embeddings(EMB / "en.glove.50d.50k.vec.gz", max_vocab=20000, lowercase=True)
+    tgt = load_embeddings(EMB / "fr.fasttext.300d.20k.vec.gz", lowercase=True)
+    return src, tgt, load_dictionary(DICTS / "en-fr.freedict.train.txt"), load_dictionary(DICTS / "en-fr.freedict.test.txt")
+
+
+@pytest.mark.parametrize("seeds, status", [("all", "succeeded"), (30, "likely failed")])
+def test_dimension_mismatch_is_judged_by_the_identical_strings(en_fr, seeds, status):
+    """50-d → 300-d: the criterion gap does not separate (supervised Procrustes on 3,000 pairs
+    stands below random starts); the identical strings, which no run here was fitted on, do."""
+    src, tgt, train, test = en_fr
+    r = execute(RunConfig(method="procrustes", seeds=seeds), src, tgt, train, test, per_word=False)
+    p1 = r.evaluation.scores["csls"]["p@1"]
+    assert (p1 > 20) if status == "succeeded" else (p1 < 2), p1
+    v = success.assess(r.src, r.tgt, r.w)
+    ident = v["evidence"]["identical_strings"]
+    assert v["status"] == status, v
+    assert ident["pairs"] >= 300 and max(ident["null_shares"]) < 0.01, ident
+    assert (ident["share"] > 0.2) if status == "succeeded" else (ident["share"] < 0.01), ident
+    assert any("different dimensions (50 → 300)" in s for s in v["reasons"])
+    if status == "succeeded":   # without the identical strings nothing here can tell: uncertain
+        from alignment_core.embeddings import Embeddings
+
+        renamed = Embeddings(tuple(w + "_fr" for w in r.tgt.words), r.tgt.vectors)
+        assert success.assess(r.src, renamed, r.w)["status"] == "uncertain"
