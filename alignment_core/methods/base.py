@@ -219,7 +219,8 @@ def refine(method: Method, src: np.ndarray, tgt: np.ndarray, w: np.ndarray, roun
            *, mode: str = "S2T&T2S", rule: str = "csls", max_rank: int = DEFAULT_MAX_RANK,
            csls_k: int = 10, monitor: Monitor | None = None, stage: str = "refinement",
            t0: float | None = None, extra_pairs: np.ndarray | None = None,
-           select: bool = True, patience: int = 0, tol: float = 1e-3) -> Iterator[IterationEvent]:
+           select: bool = True, patience: int = 0, tol: float = 1e-3,
+           give_up: float | None = None, give_up_after: int = 2) -> Iterator[IterationEvent]:
     """The shared refinement loop: ``rounds`` × (induce a dictionary from the current
     W with ``rule``/``mode``/``max_rank``, solve orthogonal Procrustes on it).
 
@@ -228,6 +229,8 @@ def refine(method: Method, src: np.ndarray, tgt: np.ndarray, w: np.ndarray, roun
     pairs) are added to every induced dictionary. Yields one event per round.
     With ``patience`` > 0 the loop stops early once the criterion has not beaten this
     loop's best by more than ``tol`` for ``patience`` rounds in a row (a plateau).
+    With ``give_up``, the loop is abandoned once ``give_up_after`` rounds have run and its
+    best criterion is still below ``give_up`` (a start refining in another basin).
     Returns (criterion, W) of this loop's best W (``yield from`` gives it).
     """
     t0 = time.perf_counter() if t0 is None else t0
@@ -246,11 +249,16 @@ def refine(method: Method, src: np.ndarray, tgt: np.ndarray, w: np.ndarray, roun
         stale = stale + 1 if crit <= best + tol else 0
         best = max(best, crit)
         plateau = patience > 0 and stale >= patience
-        if r == rounds or plateau:
+        behind = give_up is not None and r >= give_up_after and best < give_up
+        if r == rounds or plateau or behind:
             if r > 0:
-                yield method._record(IterationEvent(stage, r, rounds, metrics, time.perf_counter() - t0, w=w,
-                                                    message="final check" if r == rounds else
-                                                    f"criterion plateau ({patience} rounds without +{tol:g}): stop"))
+                yield method._record(IterationEvent(
+                    stage, r, rounds, {**metrics, **({"abandoned": True} if behind else {})},
+                    time.perf_counter() - t0, w=w,
+                    message="final check" if r == rounds else
+                    f"criterion plateau ({patience} rounds without +{tol:g}): stop" if plateau else
+                    f"abandoned: criterion {best:.4f} after {r} rounds, below {give_up:.4f} "
+                    f"(another basin than the best start)"))
             break
         pairs = induce_pairs(retr, mode=mode, rule=rule, max_rank=max_rank)
         if extra_pairs is not None and len(extra_pairs):

@@ -17,7 +17,7 @@ from alignment_core.io import load_embeddings
 from alignment_core.methods import run_method
 from alignment_core.methods.base import Method, refine, score_mapping
 from alignment_core.methods.muse import Muse, MuseConfig
-from alignment_core.methods.starts import consensus, pseudo_pair_step
+from alignment_core.methods.starts import ABANDON_AFTER, ABANDON_GAP, consensus, pseudo_pair_step, refine_candidates
 from alignment_core.runs import WORDS_UNSUPERVISED_DEFAULTS, RunConfig, execute, save_run
 from alignment_core.synthetic import random_rotation, rotated_copy
 from tests.conftest import SAMPLE
@@ -64,6 +64,41 @@ def test_refine_returns_its_loops_best_and_the_pseudo_pair_step_moves_towards_th
     w1, info = pseudo_pair_step(x, y, w0, np.random.default_rng(0), sample=300, k=1)
     assert info["dict_size"] == 300 and info["k"] == 1
     assert np.linalg.norm(w1 - r) < np.linalg.norm(w0 - r)
+
+
+def _drain(gen):
+    events = []
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        return events, stop.value
+
+
+def test_candidates_refine_best_first_and_one_in_another_basin_is_abandoned():
+    """Two starts near the rotation and one random one: the near ones (best screened
+    criterion first) refine to the rotation; the random one, still ≥ ABANDON_GAP below them
+    after ABANDON_AFTER rounds, is abandoned there instead of refining to its plateau; the
+    consensus names the right candidates."""
+    x, y, r = _rotated(n=800, noise=0.05, seed=2)
+    bad = random_rotation(16, np.random.default_rng(9))
+    starts = [bad, _near(r, 0.25, 3), _near(r, 0.25, 4)]
+    screened = [({"criterion": score_mapping(x, y, w)[1]["criterion"]}, w) for w in starts]
+    assert screened[0][0]["criterion"] < min(c["criterion"] for c, _ in screened[1:]) - ABANDON_GAP
+    m = _M()
+    events, w = _drain(refine_candidates(m, x, y, screened, 10, "S2T&T2S", 0.03, csls_k=10, rule="csls",
+                                         max_rank=800, patience=2))
+    stages = [e.stage for e in events]
+    first = [s for i, s in enumerate(stages) if s not in stages[:i] and s.startswith("candidate")]
+    assert first[-1] == "candidate 1 refinement", first      # the random start goes last
+    bad_events = [e for e in events if e.stage == "candidate 1 refinement"]
+    assert bad_events[-1].metrics.get("abandoned") and "abandoned" in bad_events[-1].message
+    assert len(bad_events) == ABANDON_AFTER + 1           # the rounds run, then the check that stops
+    good_events = [e for e in events if e.stage == "candidate 2 refinement"]
+    assert not any(e.metrics.get("abandoned") for e in good_events)
+    cons = [e for e in events if e.stage == "consensus"]
+    assert len(cons) == 1 and "candidates 2, 3" in cons[0].message, cons
+    assert np.linalg.norm(w - r) < 0.1
 
 
 def test_consensus_agrees_on_the_right_pairs_and_leaves_out_a_far_candidate():
