@@ -35,7 +35,7 @@ algo = c3.radio("layout", list(LAYOUTS), horizontal=True, key="ex_algo",
                      "targets nearest to it when its best translation is as close as its own neighbours, the "
                      "others on their own island (docs/map.md). joint UMAP: one UMAP of both sets of points.")
 query = c4.text_input("find a source word", key="ex_find").strip()
-l1, l2 = st.columns([2, 1])
+l1, l2, l3 = st.columns([2, 1, 1])
 show_lines = l1.checkbox("lines joining dictionary pairs among the selected or found words", value=True,
                          key="ex_lines")
 colour_by = l2.selectbox("colour by", mapview.COLOUR_BY, key="ex_colour",
@@ -72,6 +72,29 @@ points = np.vstack([src_x, tgt_x]).astype(np.float32)
 words = list(src_words[:n_s]) + list(tgt_words[:n_t])
 show_label = sd.label if sd.items else None     # items are shown by their text
 side_labels = ("source" + (" (aligned)" if after else ""), "target")
+
+# ---------------------------------------------------------------- a second map of the same words
+compare_opts: dict[str, object] = {"nothing": None}
+if rec is not None and after and r.src.vectors.shape[1] == r.tgt.vectors.shape[1]:
+    compare_opts["before alignment"] = "before"
+if rec is not None:
+    for rid2, rec2 in sorted(sd.runs.items()):
+        r2 = rec2.result
+        if (rid2 != rec.rid and len(r2.src) >= n_s and len(r2.tgt) >= n_t and r2.src.words[:n_s] == tuple(src_words[:n_s])
+                and r2.tgt.words[:n_t] == tuple(tgt_words[:n_t])):
+            compare_opts[f"run #{rid2} {rec2.name}"] = rid2
+compare_pick = l3.selectbox("compare with", list(compare_opts), key="ex_compare",
+                            disabled=len(compare_opts) == 1,
+                            help="A second map of the same words beside this one, drawn the same way: the "
+                                 "spaces before alignment, or another run of the same pair (same words).")
+compare = compare_opts.get(compare_pick)
+cmp_points = None      # (name, mapped source, target, the source's own space)
+if compare == "before":
+    cmp_points = ("before alignment", r.src.vectors[:cap], tgt_x, None)
+elif compare is not None:
+    rec2 = sd.runs[compare]
+    cmp_points = (f"run #{compare} ({rec2.result.config.method})", inspector.aligned(rec2)[:cap],
+                  rec2.result.tgt.vectors[:cap], rec2.result.src.vectors[:cap])
 
 # ---------------------------------------------------------------- dictionary pairs for lines
 pairs_map: dict[str, list[str]] = {}
@@ -154,9 +177,13 @@ with st.spinner("Neighbourhood agreement of every drawn point (exact k-NN with f
 colour = mapview.colouring(colour_by, ag, gp)
 worst_df, worst_rows = mapview.worst_table(ag, words, src_words[:n_s], tgt_words[:n_t], label=show_label)
 picked = mapview.selected_row(st.session_state.get("ex_worst"), worst_rows)
-focus = picked if picked is not None else (highlight[0] if highlight else None)
-if picked is not None and picked not in highlight:
-    highlight.insert(0, picked)
+clicked = st.session_state.get("ex_clicked")        # (side, word) of the last point clicked on the map
+click_row = None if not clicked else (src_pos if clicked[0] == "source" else tgt_pos).get(clicked[1])
+# the ranked list's row, a click on the map or the word search: the latest one picks the point
+focus = mapview.focus_row(st.session_state, query=highlight[0] if highlight else None, list=picked,
+                          click=click_row)
+if focus is not None and focus not in highlight:
+    highlight.insert(0, focus)
 
 
 def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
@@ -172,9 +199,16 @@ def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
                               title=title, src_label=side_labels[0], tgt_label=side_labels[1], hover=hover,
                               colour=colour,
                               neighbour_lines=mapview.neighbour_lines(ag, focus) if focus is not None else ())
-    event = st.plotly_chart(fig, key="ex_map", on_select="rerun", selection_mode=("box", "lasso"),
+    event = st.plotly_chart(fig, key="ex_map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                             config={"scrollZoom": True})
     pts = (event or {}).get("selection", {}).get("points", []) if event else []
+    one = mapview.clicked_row(pts, n_s)
+    if one is not None:                 # a click: that point is picked, as from the ranked list
+        now = ("source" if one < n_s else "target", words[one])
+        if tuple(st.session_state.get("ex_clicked") or ()) != now:
+            st.session_state["ex_clicked"] = now
+            st.rerun()
+        pts = []
     chosen_src, chosen_tgt = [], []
     for p in pts:
         curve, idx = p.get("curve_number"), p.get("point_index")
@@ -197,11 +231,12 @@ def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
             st.session_state[sel_key] = None
             st.rerun()
     else:
-        st.caption("Draw a box or a lasso on the map to list the words inside.")
+        st.caption("Drag to pan, scroll to zoom; click a point to pick it (lines to its nearest neighbours in both "
+                   "spaces); the box or lasso of the tool bar lists the words inside.")
     return fig
 
 
-def point_panel(coords: np.ndarray, fig) -> None:
+def point_panel(coords: np.ndarray, fig, faith_maps: dict) -> None:
     """Under the map: the least agreeing points (a row highlights its point on the map, with
     lines to its nearest neighbours in both spaces), and the downloads."""
     show = show_label or (lambda w: w)
@@ -224,50 +259,132 @@ def point_panel(coords: np.ndarray, fig) -> None:
                    + ", ".join(show(words[j]) for j in own.tolist()[:5])
                    + "; in the other space: " + ", ".join(show(words[j]) for j in other.tolist()[:5]) + ".")
     stem = exports.file_stem(rec.rid, rec.result.config.method) if rec is not None else "alignscope"
-    d1, d2 = st.columns(2)
+    d1, d2, d3 = st.columns(3)
     d1.download_button("coordinates (CSV)", key="ex_dl_csv", mime="text/csv", file_name=f"{stem}-map.csv",
                        data=lambda: exports.map_coordinates_csv(words, n_s, coords, ag.values), on_click="ignore",
                        help="One row per drawn point: word, side, x, y, agreement.")
     d2.download_button("figure (HTML)", key="ex_dl_html", mime="text/html", file_name=f"{stem}-map.html",
                        data=lambda: exports.figure_html(fig), on_click="ignore",
                        help="The map as one standalone HTML file (plotly.js bundled; opens offline).")
+    about = {"run": None if rec is None else rec.rid, "layout": algo, "after_alignment": bool(after),
+             "points": {"source": n_s, "target": n_t}, "judged_by": None if gp is None else int(len(gp))}
+    d3.download_button("faithfulness (JSON)", key="ex_dl_faith", mime="application/json",
+                       file_name=f"{stem}-map-faithfulness.json", on_click="ignore",
+                       data=lambda: exports.faithfulness_json(faith_maps, about),
+                       disabled=not any(faith_maps.values()),
+                       help="The map's faithfulness numbers (and the compared map's): P@10 on the map and in "
+                            "the aligned space, mixing, trustworthiness (docs/map.md). Measured for the UMAP maps.")
 
 
-cache_key = layouts.points_key(points, "pca")
-pca = st.session_state.get("ex_pca")
-if pca is None or pca[0] != cache_key:
-    pca = (cache_key, pca_2d(points))
-    st.session_state["ex_pca"] = pca
-what = f"{n_s:,} source + {n_t:,} target words, {'after' if after else 'before'} alignment"
+def pca_of(pts: np.ndarray, slot: str) -> np.ndarray:
+    """PCA of the stacked points, kept in the session at ``slot`` (one per map)."""
+    cache_key = layouts.points_key(pts, "pca")
+    have = st.session_state.get(slot)
+    if have is None or have[0] != cache_key:
+        have = (cache_key, pca_2d(pts))
+        st.session_state[slot] = have
+    return have[1]
 
-if LAYOUTS[algo] == "pca":
-    point_panel(pca[1], draw(pca[1], f"PCA · {what}"))
-else:
+
+def layout_of(sx: np.ndarray, tx: np.ndarray, slot: str):
+    """(coords, MapLayout or None, still computing, error or None) of one map: PCA at once, the
+    UMAP maps from the layout worker (PCA meanwhile, or when it failed)."""
+    pca = pca_of(np.vstack([sx, tx]).astype(np.float32), slot)
+    if LAYOUTS[algo] == "pca":
+        return pca, None, False, None
     layout = LAYOUTS[algo]
-    label = "Anchored UMAP" if layout == "anchored" else "UMAP"
-    fut = layouts.service().map(src_x, tgt_x, layouts.map_key(src_x, tgt_x, gp, layout, 15), gp,
-                                layout=layout, n_neighbors=15)
-    if fut.done() and fut.exception() is None:
-        m = fut.result()
-        hover = figures.map_hover(words, n_s, m.nearest, m.nearest_cos, tgt_words,
-                                  inspector.gold_map(rec, sd) if rec is not None else None, label=show_label)
-        island = n_s - int(m.anchored.sum())
-        fig = draw(m.coords, f"{label} · {what}", hover)
-        if layout == "anchored" and island:
-            st.caption(f"{island:,} of {n_s:,} source words have no target as close as their own neighbours: "
-                       "they are drawn on their own island, right of the target map.")
-        faithfulness_panel(m.faithfulness)
-        point_panel(m.coords, fig)
-    elif fut.done():
-        st.error(f"The map failed: {fut.exception()}; showing PCA.")
-        point_panel(pca[1], draw(pca[1], f"PCA · {what}"))
-    else:
-        @st.fragment(run_every=1.0)
-        def wait_for_map() -> None:
-            if fut.done():
-                st.rerun(scope="app")
-            st.info("The map is computing in the background (k-NN with faiss, then UMAP, then its "
-                    "faithfulness numbers); the PCA view is shown meanwhile.", icon=":material/hourglass_top:")
+    fut = layouts.service().map(sx, tx, layouts.map_key(sx, tx, gp, layout, 15), gp, layout=layout, n_neighbors=15)
+    if not fut.done():
+        return pca, None, True, None
+    if fut.exception() is not None:
+        return pca, None, False, fut.exception()
+    return fut.result().coords, fut.result(), False, None
 
-        wait_for_map()
-        point_panel(pca[1], draw(pca[1], f"PCA (UMAP on its way) · {what}"))
+
+LABEL = {"pca": "PCA", "anchored": "Anchored UMAP", "joint": "UMAP"}[LAYOUTS[algo]]
+what = f"{n_s:,} source + {n_t:,} target words, {'after' if after else 'before'} alignment"
+coords, m, pending, err = layout_of(src_x, tgt_x, "ex_pca")
+cmp = None
+if cmp_points is not None:
+    cname, c_src, c_tgt, c_own = cmp_points
+    c_coords, c_m, c_pending, c_err = layout_of(c_src, c_tgt, "ex_pca_cmp")
+    cmp = (cname, c_src, c_tgt, c_own, c_coords, c_m, c_pending, c_err)
+if pending or (cmp is not None and cmp[6]):
+    @st.fragment(run_every=1.0)
+    def wait_for_map() -> None:
+        fut = layouts.service().map(src_x, tgt_x, layouts.map_key(src_x, tgt_x, gp, LAYOUTS[algo], 15), gp,
+                                    layout=LAYOUTS[algo], n_neighbors=15)
+        futs = [fut] + ([] if cmp is None else [layouts.service().map(
+            cmp[1], cmp[2], layouts.map_key(cmp[1], cmp[2], gp, LAYOUTS[algo], 15), gp, layout=LAYOUTS[algo],
+            n_neighbors=15)])
+        if all(f.done() for f in futs):
+            st.rerun(scope="app")
+        st.info("The map is computing in the background (k-NN with faiss, then UMAP, then its "
+                "faithfulness numbers); the PCA view is shown meanwhile.", icon=":material/hourglass_top:")
+
+    wait_for_map()
+for e in (err, None if cmp is None else cmp[7]):
+    if e is not None:
+        st.error(f"The map failed: {e}; showing PCA.")
+
+
+def map_title(label_done: bool, what_: str) -> str:
+    return f"{LABEL} · {what_}" if label_done else f"PCA (UMAP on its way) · {what_}"
+
+
+def hover_of(mm) -> list[str] | None:
+    if mm is None:
+        return None
+    return figures.map_hover(words, n_s, mm.nearest, mm.nearest_cos, tgt_words,
+                             inspector.gold_map(rec, sd) if rec is not None else None, label=show_label)
+
+
+def island_caption(mm) -> None:
+    if mm is not None and LAYOUTS[algo] == "anchored" and n_s - int(mm.anchored.sum()):
+        st.caption(f"{n_s - int(mm.anchored.sum()):,} of {n_s:,} source words have no target as close as their "
+                   "own neighbours: they are drawn on their own island, right of the target map.")
+
+
+def draw_compare() -> dict | None:
+    """The second map: the same words, drawn the same way, with the same point picked."""
+    cname, c_src, c_tgt, c_own, c_coords, c_m, c_pending, _ = cmp
+    ag_c = mapview.agreement(c_src, c_tgt, c_own, layouts.points_key(np.vstack([c_src, c_tgt]), "agreement", n_s,
+                                                                        cname), st.session_state,
+                             slot="ex_agreement_cmp")
+    shown = words if show_label is None else [show_label(w) for w in words]
+    hover = figures.with_agreement(hover_of(c_m) or shown, ag_c.values, ag_c.k)
+    fig_c = figures.scatter_map(
+        c_coords, shown, n_s, highlight=highlight, lines=found_lines if show_lines else [],
+        title=map_title(c_m is not None or LAYOUTS[algo] == "pca", f"{cname} · {n_s:,} + {n_t:,} words"),
+        src_label="source" + ("" if compare == "before" else " (aligned)"), tgt_label="target", hover=hover,
+        colour=mapview.colouring(colour_by, ag_c, gp),
+        neighbour_lines=mapview.neighbour_lines(ag_c, focus) if focus is not None else ())
+    st.plotly_chart(fig_c, key="ex_map_cmp", config={"scrollZoom": True})
+    island_caption(c_m)
+    if c_m is not None:
+        faithfulness_panel(c_m.faithfulness)
+    elif LAYOUTS[algo] == "pca" or c_pending:
+        st.caption("Faithfulness numbers are measured for the UMAP maps.")
+    return None if c_m is None else c_m.faithfulness
+
+
+title = map_title(m is not None or LAYOUTS[algo] == "pca", what)
+if cmp is not None:
+    left, right = st.columns(2)
+    with left:
+        fig = draw(coords, title, hover_of(m))
+        island_caption(m)
+        if m is not None:
+            faithfulness_panel(m.faithfulness)
+    with right:
+        cmp_faith = draw_compare()
+else:
+    fig = draw(coords, title, hover_of(m))
+    island_caption(m)
+    if m is not None:
+        faithfulness_panel(m.faithfulness)
+    cmp_faith = None
+faith_maps = {"map": None if m is None else m.faithfulness}
+if cmp is not None:
+    faith_maps[cmp[0]] = cmp_faith
+point_panel(coords, fig, faith_maps)

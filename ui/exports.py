@@ -81,3 +81,9 @@ def figure_html(fig) -> bytes:
     """A Plotly figure as one standalone HTML file, plotly.js bundled (no CDN, so it opens
     without a network)."""
     return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
+
+
+def faithfulness_json(maps: dict[str, dict | None], about: dict) -> bytes:
+    """The faithfulness numbers of the map(s) shown (``maps``: name → ``Faithfulness.to_dict()``
+    or None when not measured), with what was drawn (``about``: points, layout, run)."""
+    return json.dumps({**about, "maps": maps}, indent=1).encode()

@@ -195,7 +195,7 @@ def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
                                  text=[words[i] for i in h.tolist()], textposition="top center",
                                  textfont=dict(size=13, color=HIGHLIGHT), hovertemplate="%{text}<extra></extra>"))
     fig.update_layout(height=620, margin=dict(l=10, r=10, t=40 if title else 10, b=10), title=title,
-                      dragmode="lasso", legend=dict(orientation="h", y=1.02, x=0),
+                      dragmode="pan", legend=dict(orientation="h", y=1.02, x=0),
                       xaxis=dict(showticklabels=False, zeroline=False),
                       yaxis=dict(showticklabels=False, zeroline=False, scaleanchor="x"))
     if kind == "continuous":

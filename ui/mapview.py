@@ -21,15 +21,46 @@ WORST_COLUMNS = ["word", "side", "agreement", "nearest translation"]
 
 
 def agreement(mapped: np.ndarray, tgt: np.ndarray, src: np.ndarray | None, key: str,
-              store: dict, k: int = 10) -> NeighbourhoodAgreement:
+              store: dict, k: int = 10, slot: str = "ex_agreement") -> NeighbourhoodAgreement:
     """:func:`alignment_core.agreement.neighbourhood_agreement` of the drawn points, kept in
-    ``store`` (the session) under ``key`` (a content key of the points) so reruns reuse it."""
-    have = store.get("ex_agreement")
+    ``store`` (the session) at ``slot`` under ``key`` (a content key of the points) so reruns
+    reuse it (one slot per map drawn: the map and the one compared with it)."""
+    have = store.get(slot)
     if have is not None and have[0] == (key, k):
         return have[1]
     ag = neighbourhood_agreement(mapped, tgt, src=src, k=k)
-    store["ex_agreement"] = ((key, k), ag)
+    store[slot] = ((key, k), ag)
     return ag
+
+
+def focus_row(store: dict, **sources: int | None) -> int | None:
+    """The point the page centres on, from the ways of picking one (keyword = the way, value =
+    the joint row it picks now or None): the one that changed last wins; when it is cleared,
+    the latest other one still set. ``store`` (the session) keeps what each said last run."""
+    seen = store.setdefault("ex_focus_seen", {})
+    order = store.setdefault("ex_focus_order", [])
+    for name, row in sources.items():        # in argument order: a later one wins a tie
+        if row != seen.get(name, None) or (row is not None and name not in order):
+            seen[name] = row
+            if name in order:
+                order.remove(name)
+            if row is not None:
+                order.append(name)
+    for name in reversed(order):
+        if sources.get(name) is not None:
+            return sources[name]
+    return None
+
+
+def clicked_row(points: Sequence[dict], n_src: int) -> int | None:
+    """The joint row of a click on the map: a selection of exactly one point (trace 0 the
+    source rows, trace 1 the target rows), else None."""
+    if len(points) != 1:
+        return None
+    curve, idx = points[0].get("curve_number"), points[0].get("point_index")
+    if idx is None or curve not in (0, 1):
+        return None
+    return int(idx) + (n_src if curve == 1 else 0)
 
 
 @dataclass(frozen=True)

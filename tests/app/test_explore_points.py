@@ -141,3 +141,77 @@ def test_map_downloads_read_back():
     assert "<html>" in html[:100] and "oiseau" in html
     assert len(html) > 3_000_000                                  # plotly.js is inside the file
     assert 'src="https://cdn.plot.ly' not in html
+
+
+def test_the_latest_way_of_picking_a_point_wins():
+    store: dict = {}
+    assert mapview.focus_row(store, query=None, list=None, click=None) is None
+    assert mapview.focus_row(store, query=None, list=7, click=None) == 7          # a row of the ranked list
+    assert mapview.focus_row(store, query=None, list=7, click=3) == 3             # then a click on the map
+    assert mapview.focus_row(store, query=None, list=7, click=3) == 3             # a rerun changes nothing
+    assert mapview.focus_row(store, query=None, list=9, click=3) == 9             # another row of the list
+    assert mapview.focus_row(store, query=5, list=9, click=3) == 5                # then a search
+    assert mapview.focus_row(store, query=None, list=9, click=3) == 9             # search cleared: the list's
+    assert mapview.focus_row(store, query=None, list=None, click=3) == 3
+    # a click is a selection of exactly one point; trace 1 holds the target rows
+    assert mapview.clicked_row([{"curve_number": 1, "point_index": 4}], 100) == 104
+    assert mapview.clicked_row([{"curve_number": 0, "point_index": 4}], 100) == 4
+    assert mapview.clicked_row([{"curve_number": 0, "point_index": 4}] * 2, 100) is None
+    assert mapview.clicked_row([{"curve_number": 3, "point_index": 0}], 100) is None   # a highlight trace
+
+
+def test_compare_before_and_after_alignment_in_one_frame():
+    """After supervised Procrustes, the anchored map beside the same words before alignment:
+    the aligned map's P@10 is high, the unaligned one's near 0 (a failed alignment looks
+    failed), a point picked in the ranked list is highlighted on both, and the faithfulness
+    download carries both maps' numbers."""
+    import time
+
+    from ui import layouts
+
+    at = new_app(timeout=300)
+    at.switch_page("pages/align.py").run()
+    at.button(key="start").click().run()
+    sd = wait_for_run(at)
+    rec = sd.last_run()
+    at.switch_page("pages/explore.py").run()
+    at.number_input(key="ex_cap").set_value(CAP).run()
+    assert at.selectbox(key="ex_compare").options == ["nothing", "before alignment"]
+    at.selectbox(key="ex_compare").set_value("before alignment").run()
+    assert not at.exception, [e.value for e in at.exception]
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 300:
+        futs = list(layouts.service()._futures.values())
+        if len(futs) >= 3 and all(f.done() for f in futs):     # 2 × 5,000 first, then the two of CAP
+            break
+        time.sleep(1)
+    at.session_state["ex_worst"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2
+    figs = [json.loads(c.proto.spec) for c in charts]
+    for f in figs:
+        assert [t["type"] for t in f["data"][:2]] == ["scattergl", "scattergl"]
+        assert len(_array(f["data"][0]["x"])) == CAP and len(_array(f["data"][1]["x"])) == CAP
+    assert "Anchored UMAP" in figs[0]["layout"]["title"]["text"]
+    assert "before alignment" in figs[1]["layout"]["title"]["text"]
+    r = rec.result
+    first = neighbourhood_agreement(r.aligned_source()[:CAP], r.tgt.vectors[:CAP], src=r.src.vectors[:CAP]).least(1)[0]
+    words = list(r.src.words[:CAP]) + list(r.tgt.words[:CAP])
+    for f in figs:                         # the picked point on both maps
+        hl = [t for t in f["data"] if t["name"] == "highlighted"]
+        assert len(hl) == 1 and words[first] in hl[0]["text"]
+    p10 = [m.value for m in at.metric if m.label == "P@10: map vs aligned space"]
+    assert len(p10) == 2, [m.label for m in at.metric]
+    (map_a, al_a), (map_b, al_b) = [(float(v.strip(" %")) for v in x.split("vs")) for x in p10]
+    assert al_a > 50 and map_a >= 0.6 * al_a, p10
+    assert al_b < 5 and map_b < 5, p10
+    # the download (one JSON of both maps' numbers) carries what the page shows
+    assert {b.key for b in at.get("download_button")} >= {"ex_dl_faith"}
+    faiths = [f.result().faithfulness for f in layouts.service()._futures.values()
+              if f.done() and f.result().faithfulness and f.result().faithfulness["n_src"] == CAP]
+    assert len(faiths) == 2
+    out = json.loads(exports.faithfulness_json({"map": faiths[0], "before alignment": faiths[1]}, {"run": rec.rid}))
+    shown = sorted(round(100 * out["maps"][k]["map_p"]) for k in out["maps"])
+    assert out["run"] == rec.rid and shown == sorted(round(v) for v in (map_a, map_b)), (shown, p10)

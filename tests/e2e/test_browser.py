@@ -1,8 +1,8 @@
 """End to end in a real Chromium (Debian's, driven by Playwright; never `playwright
 install`), against `streamlit run app.py` on a free local port: load the app, run
 supervised Procrustes on the sample, read P@1 from the page, open Explore and check
-the map rendered (screenshot in the test's tmp folder), upload a malformed file and
-read the error."""
+the map rendered (screenshot in the test's tmp folder), hover a point and read its word,
+click it and see it picked, upload a malformed file and read the error."""
 
 from __future__ import annotations
 
@@ -108,6 +108,54 @@ def _explore_map_renders(page, tmp_path):
     shot = tmp_path / "explore.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 20_000
+    _no_traceback(page)
+    _hover_and_click_a_point(page, plot, tmp_path)
+
+
+#: where on the page a source point is drawn (plotly's own axis maps), and its hover text
+_POINT_JS = """(gd) => {
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+  const px = (tr) => Array.from(tr.x, (v) => xa.l2p(v)), py = (tr) => Array.from(tr.y, (v) => ya.l2p(v));
+  const sx = px(gd._fullData[0]), sy = py(gd._fullData[0]);
+  const ax = sx.concat(px(gd._fullData[1])), ay = sy.concat(py(gd._fullData[1]));
+  // the most isolated of 400 source points (in pixels, against every point): a click takes it
+  let best = 0, room = -1;
+  for (let c = 0; c < 400; c++) {
+    const i = Math.floor(c * sx.length / 400);
+    let near = Infinity;
+    for (let j = 0; j < ax.length; j++) {
+      if (j === i) continue;
+      const d = (ax[j] - sx[i]) ** 2 + (ay[j] - sy[i]) ** 2;
+      if (d < near) near = d;
+    }
+    if (near > room) { room = near; best = i; }
+  }
+  return [r.left + xa._offset + sx[best], r.top + ya._offset + sy[best], String(gd._fullData[0].text[best]),
+          Math.sqrt(room)];
+}"""
+
+
+def _hover_and_click_a_point(page, plot, tmp_path):
+    """Hover a point of the WebGL map: its word (and nearest translation) shows; click it:
+    the page picks it (a caption with its agreement, lines to its neighbours on the map)."""
+    x, y, text, room = plot.evaluate(_POINT_JS)
+    word = text.split("<br>")[0].split(" → ")[0].strip()
+    assert word and room > 3, (text, room)      # pixels to its nearest other point
+    page.mouse.move(x, y)
+    hover = page.locator(".hovertext").first
+    hover.wait_for(timeout=10_000)
+    assert word in hover.text_content(), (word, hover.text_content())
+    page.mouse.click(x, y)
+    cap = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="agreement").filter(
+        has_text=f"{word} (source)")
+    try:
+        cap.first.wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "click-timeout.png"), full_page=True)
+        pytest.fail(f"clicking {word!r} picked nothing (screenshot {tmp_path / 'click-timeout.png'})")
+    plot = page.locator(".js-plotly-plot", has_text="target words").first
+    legend = plot.locator(".legendtext").all_text_contents()
+    assert "10 nearest in its own space" in legend and "10 nearest in the other space" in legend, legend
     _no_traceback(page)
 
 
