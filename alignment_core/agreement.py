@@ -57,7 +57,7 @@ plotly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -188,13 +188,16 @@ class NeighbourhoodAgreement:
 
 
 def neighbourhood_agreement(mapped: np.ndarray, tgt: np.ndarray, src: np.ndarray | None = None,
-                            k: int = DEFAULT_K) -> NeighbourhoodAgreement:
+                            k: int = DEFAULT_K, search=None) -> NeighbourhoodAgreement:
     """Neighbourhood agreement of every mapped source row and every target row (see the
     module docstring for a_S and a_T).
 
     ``mapped`` (n_s × d): the source rows in the aligned space; ``tgt`` (n_t × d): the
     target rows; ``src`` (n_s × d_s, any d_s): the same source rows in the source's own
-    space (default: ``mapped``). ``k`` is clipped to the smaller side less one."""
+    space (default: ``mapped``). ``k`` is clipped to the smaller side less one.
+    ``search(queries, base, k) → (sims, ids)``: the k-NN search (default: exact,
+    :func:`alignment_core.retrieval.knn`; the map's worker passes
+    :func:`alignment_core.projection.map_knn`, approximate beyond 20,000 rows a side)."""
     x = normalize_rows(mapped)
     t = normalize_rows(tgt)
     s = x if src is None else normalize_rows(src)
@@ -207,13 +210,25 @@ def neighbourhood_agreement(mapped: np.ndarray, tgt: np.ndarray, src: np.ndarray
     if n_s < 2 or n_t < 2:
         raise ValueError("both sides need at least two rows")
     k = int(max(1, min(k, n_s - 1, n_t - 1)))
-    _, ss = knn(s, s, k + 1)
-    xt_cos, xt = knn(x, t, k + 1)
-    _, tt = knn(t, t, k + 1)
-    tx_cos, tx = knn(t, x, k + 1)
+    search = search or knn
+    _, ss = search(s, s, k + 1)
+    xt_cos, xt = search(x, t, k + 1)
+    _, tt = search(t, t, k + 1)
+    tx_cos, tx = search(t, x, k + 1)
     ss, tt = drop_self(ss, k), drop_self(tt, k)
     tau, sigma = xt[:, 0], tx[:, 0]
     a_s = jaccard_rows(tau[ss], xt[:, 1:])
     a_t = jaccard_rows(sigma[tt], ss[sigma])
     return NeighbourhoodAgreement(k=k, src=a_s, tgt=a_t, src_src=ss, src_tgt=xt, tgt_tgt=tt, tgt_src=tx,
                                   src_cos=xt_cos[:, 0].astype(np.float64), tgt_cos=tx_cos[:, 0].astype(np.float64))
+
+
+def save_agreement(ag: NeighbourhoodAgreement, path) -> None:
+    """``ag`` as one .npz of plain arrays (read back by :func:`load_agreement`; no pickle)."""
+    np.savez(path, k=np.int64(ag.k), **{f.name: getattr(ag, f.name) for f in fields(ag) if f.name != "k"})
+
+
+def load_agreement(path) -> NeighbourhoodAgreement:
+    with np.load(path, allow_pickle=False) as z:
+        return NeighbourhoodAgreement(k=int(z["k"]), **{f.name: z[f.name] for f in fields(NeighbourhoodAgreement)
+                                                          if f.name != "k"})

@@ -359,6 +359,9 @@ def trustworthiness(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
 #    "nearest": "n.npy", "nearest_cos": "c.npy", "layout": "anchored" | "joint", "gold": "g.npy" (optional, int64 m × 2: source row,
 #    target row), "n_neighbors": 15, "seed": 0}
 #        → {"ok": true, "seconds": s, "layout_seconds": s, "faithfulness": {...} | null}
+#   {"cmd": "agreement", "mapped": "x.npy", "tgt": "t.npy", "src": "s.npy" (optional), "k": 10,
+#    "out": "a.npz"}                                           → {"ok": true, "seconds": s}
+#       (alignment_core.agreement with this module's map_knn: exact up to 20,000 rows a side)
 #   any failure                                                → {"ok": false, "error": "..."}
 
 
@@ -424,6 +427,13 @@ def serve(stdin=None, stdout=None) -> None:
                 np.save(req["out"], y, allow_pickle=False)
             elif cmd == "map":
                 extra = _serve_map(req)
+            elif cmd == "agreement":
+                from .agreement import neighbourhood_agreement, save_agreement
+
+                own = np.load(req["src"], allow_pickle=False) if req.get("src") else None
+                save_agreement(neighbourhood_agreement(np.load(req["mapped"], allow_pickle=False),
+                                                       np.load(req["tgt"], allow_pickle=False), src=own,
+                                                       k=int(req.get("k", 10)), search=map_knn), req["out"])
             else:
                 raise ValueError(f"unknown command {cmd!r}")
             reply = {"ok": True, "seconds": round(time.perf_counter() - t0, 3)}

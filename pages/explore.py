@@ -170,12 +170,21 @@ elif judge is not None:
     gp = gold_pairs(src_words[:n_s], tgt_words[:n_t], d.pairs)
 
 # ---------------------------------------------------------------- each point's neighbourhood agreement
+ag_key = layouts.points_key(points, "agreement", n_s, after, rec.rid if rec is not None else None)
+asked: list = []     # the layout worker's futures this page waits for
+if LAYOUTS[algo] != "pca":     # the map goes to the worker first (one job at a time): it is drawn first
+    layouts.service().map(src_x, tgt_x, layouts.map_key(src_x, tgt_x, gp, LAYOUTS[algo], 15), gp,
+                          layout=LAYOUTS[algo], n_neighbors=15)
 with st.spinner("Neighbourhood agreement of every drawn point (exact k-NN with faiss)…"):
-    ag = mapview.agreement(src_x, tgt_x, src_own, layouts.points_key(points, "agreement", n_s, after,
-                                                                      rec.rid if rec is not None else None),
-                           st.session_state)
-colour = mapview.colouring(colour_by, ag, gp)
-worst_df, worst_rows = mapview.worst_table(ag, words, src_words[:n_s], tgt_words[:n_t], label=show_label)
+    ag = mapview.agreement(src_x, tgt_x, src_own, ag_key, st.session_state, service=layouts.service())
+if ag is None:
+    asked.append(layouts.service().agreement(src_x, tgt_x, src_own, ag_key))
+if ag is None:      # large maps: computed in the layout worker, the page draws without it meanwhile
+    colour = mapview.colouring("space" if colour_by != "frequency rank" else colour_by, None, gp, n_s, n_t)
+    worst_df, worst_rows = pd.DataFrame(columns=mapview.WORST_COLUMNS), np.zeros(0, np.int64)
+else:
+    colour = mapview.colouring(colour_by, ag, gp)
+    worst_df, worst_rows = mapview.worst_table(ag, words, src_words[:n_s], tgt_words[:n_t], label=show_label)
 picked = mapview.selected_row(st.session_state.get("ex_worst"), worst_rows)
 clicked = st.session_state.get("ex_clicked")        # (side, word) of the last point clicked on the map
 click_row = None if not clicked else (src_pos if clicked[0] == "source" else tgt_pos).get(clicked[1])
@@ -194,11 +203,12 @@ def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
     if show_lines and sel_src:
         lines += pair_lines(sel_src[:300])
     shown = words if show_label is None else [show_label(w) for w in words]
-    hover = figures.with_agreement(shown if hover is None else hover, ag.values, ag.k)
+    hover = shown if hover is None else hover
+    hover = hover if ag is None else figures.with_agreement(hover, ag.values, ag.k)
     fig = figures.scatter_map(coords, shown, n_s, highlight=highlight, lines=lines if show_lines else [],
                               title=title, src_label=side_labels[0], tgt_label=side_labels[1], hover=hover,
                               colour=colour,
-                              neighbour_lines=mapview.neighbour_lines(ag, focus) if focus is not None else ())
+                              neighbour_lines=mapview.neighbour_lines(ag, focus) if focus is not None and ag else ())
     event = st.plotly_chart(fig, key="ex_map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                             config={"scrollZoom": True})
     pts = (event or {}).get("selection", {}).get("points", []) if event else []
@@ -243,14 +253,19 @@ def point_panel(coords: np.ndarray, fig, faith_maps: dict) -> None:
     if colour_by == "correct / wrong translation" and gp is None:
         st.caption("No dictionary judges the drawn words: every translation is 'unknown'.")
     st.subheader("Least agreeing neighbourhoods")
-    st.caption(f"The {len(worst_rows)} drawn points whose {ag.k} nearest neighbours, carried through the mapping, "
-               f"least match their {ag.k} nearest points of the other side (Jaccard; 1 = the same, 0 = none "
-               "shared): candidates for a bad alignment or a bad dictionary entry. Pick a row to find it on "
-               f"the map. Mean agreement: source {ag.src.mean():.2f}, target {ag.tgt.mean():.2f}.")
-    st.dataframe(worst_df, key="ex_worst", on_select="rerun", selection_mode="single-row", hide_index=True,
-                 height=300, width="stretch",
-                 column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
-    if focus is not None:
+    if ag is None:
+        st.caption(f"The neighbourhood agreement of the {n_s + n_t:,} drawn points is computing in the background "
+                   "(four k-NN searches in the layout worker); the ranked list, the colours that need it and each "
+                   "point's neighbour lines appear when it is ready.")
+    else:
+        st.caption(f"The {len(worst_rows)} drawn points whose {ag.k} nearest neighbours, carried through the mapping, "
+                   f"least match their {ag.k} nearest points of the other side (Jaccard; 1 = the same, 0 = none "
+                   "shared): candidates for a bad alignment or a bad dictionary entry. Pick a row to find it on "
+                   f"the map. Mean agreement: source {ag.src.mean():.2f}, target {ag.tgt.mean():.2f}.")
+        st.dataframe(worst_df, key="ex_worst", on_select="rerun", selection_mode="single-row", hide_index=True,
+                     height=300, width="stretch",
+                     column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
+    if focus is not None and ag is not None:
         own, other = ag.neighbours(focus)
         side = "source" if focus < n_s else "target"
         st.caption(f"**{show(words[focus])}** ({side}): agreement {ag.values[focus]:.2f}; nearest translation "
@@ -261,7 +276,8 @@ def point_panel(coords: np.ndarray, fig, faith_maps: dict) -> None:
     stem = exports.file_stem(rec.rid, rec.result.config.method) if rec is not None else "alignscope"
     d1, d2, d3 = st.columns(3)
     d1.download_button("coordinates (CSV)", key="ex_dl_csv", mime="text/csv", file_name=f"{stem}-map.csv",
-                       data=lambda: exports.map_coordinates_csv(words, n_s, coords, ag.values), on_click="ignore",
+                       data=lambda: exports.map_coordinates_csv(words, n_s, coords, None if ag is None else ag.values),
+                       on_click="ignore",
                        help="One row per drawn point: word, side, x, y, agreement.")
     d2.download_button("figure (HTML)", key="ex_dl_html", mime="text/html", file_name=f"{stem}-map.html",
                        data=lambda: exports.figure_html(fig), on_click="ignore",
@@ -295,6 +311,7 @@ def layout_of(sx: np.ndarray, tx: np.ndarray, slot: str):
     layout = LAYOUTS[algo]
     fut = layouts.service().map(sx, tx, layouts.map_key(sx, tx, gp, layout, 15), gp, layout=layout, n_neighbors=15)
     if not fut.done():
+        asked.append(fut)
         return pca, None, True, None
     if fut.exception() is not None:
         return pca, None, False, fut.exception()
@@ -308,19 +325,22 @@ cmp = None
 if cmp_points is not None:
     cname, c_src, c_tgt, c_own = cmp_points
     c_coords, c_m, c_pending, c_err = layout_of(c_src, c_tgt, "ex_pca_cmp")
-    cmp = (cname, c_src, c_tgt, c_own, c_coords, c_m, c_pending, c_err)
-if pending or (cmp is not None and cmp[6]):
+    c_key = layouts.points_key(np.vstack([c_src, c_tgt]), "agreement", n_s, cname)
+    ag_c = mapview.agreement(c_src, c_tgt, c_own, c_key, st.session_state, slot="ex_agreement_cmp",
+                             service=layouts.service())
+    if ag_c is None:
+        asked.append(layouts.service().agreement(c_src, c_tgt, c_own, c_key))
+    cmp = (cname, c_src, c_tgt, c_own, c_coords, c_m, c_pending, c_err, ag_c)
+# what the worker is still computing for this page: the maps, and the agreement of large maps
+waiting = [f for f in asked if not f.done()]
+if waiting:
     @st.fragment(run_every=1.0)
     def wait_for_map() -> None:
-        fut = layouts.service().map(src_x, tgt_x, layouts.map_key(src_x, tgt_x, gp, LAYOUTS[algo], 15), gp,
-                                    layout=LAYOUTS[algo], n_neighbors=15)
-        futs = [fut] + ([] if cmp is None else [layouts.service().map(
-            cmp[1], cmp[2], layouts.map_key(cmp[1], cmp[2], gp, LAYOUTS[algo], 15), gp, layout=LAYOUTS[algo],
-            n_neighbors=15)])
-        if all(f.done() for f in futs):
+        if all(f.done() for f in waiting):
             st.rerun(scope="app")
-        st.info("The map is computing in the background (k-NN with faiss, then UMAP, then its "
-                "faithfulness numbers); the PCA view is shown meanwhile.", icon=":material/hourglass_top:")
+        st.info("The map is computing in the background (k-NN with faiss, then UMAP, then its faithfulness "
+                "numbers and each point's neighbourhood agreement); the PCA view is shown meanwhile.",
+                icon=":material/hourglass_top:")
 
     wait_for_map()
 for e in (err, None if cmp is None else cmp[7]):
@@ -347,18 +367,18 @@ def island_caption(mm) -> None:
 
 def draw_compare() -> dict | None:
     """The second map: the same words, drawn the same way, with the same point picked."""
-    cname, c_src, c_tgt, c_own, c_coords, c_m, c_pending, _ = cmp
-    ag_c = mapview.agreement(c_src, c_tgt, c_own, layouts.points_key(np.vstack([c_src, c_tgt]), "agreement", n_s,
-                                                                        cname), st.session_state,
-                             slot="ex_agreement_cmp")
+    cname, c_src, c_tgt, c_own, c_coords, c_m, c_pending, _, ag_c = cmp
     shown = words if show_label is None else [show_label(w) for w in words]
-    hover = figures.with_agreement(hover_of(c_m) or shown, ag_c.values, ag_c.k)
+    hover = hover_of(c_m) or shown
+    if ag_c is not None:
+        hover = figures.with_agreement(hover, ag_c.values, ag_c.k)
     fig_c = figures.scatter_map(
         c_coords, shown, n_s, highlight=highlight, lines=found_lines if show_lines else [],
         title=map_title(c_m is not None or LAYOUTS[algo] == "pca", f"{cname} · {n_s:,} + {n_t:,} words"),
         src_label="source" + ("" if compare == "before" else " (aligned)"), tgt_label="target", hover=hover,
-        colour=mapview.colouring(colour_by, ag_c, gp),
-        neighbour_lines=mapview.neighbour_lines(ag_c, focus) if focus is not None else ())
+        colour=(mapview.colouring(colour_by, ag_c, gp) if ag_c is not None else
+                mapview.colouring("space" if colour_by != "frequency rank" else colour_by, None, gp, n_s, n_t)),
+        neighbour_lines=mapview.neighbour_lines(ag_c, focus) if focus is not None and ag_c is not None else ())
     st.plotly_chart(fig_c, key="ex_map_cmp", config={"scrollZoom": True})
     island_caption(c_m)
     if c_m is not None:

@@ -148,6 +148,31 @@ class LayoutWorker:
         return MapLayout(y, anchored, nearest, nearest_cos, reply.get("faithfulness"),
                          float(reply.get("layout_seconds", 0.0)), float(reply.get("seconds", 0.0)))
 
+    def agreement(self, mapped: np.ndarray, tgt: np.ndarray, src: np.ndarray | None = None, k: int = 10):
+        """:func:`alignment_core.agreement.neighbourhood_agreement` of the drawn points, in the
+        worker (the map's k-NN search: approximate beyond 20,000 rows a side)."""
+        from alignment_core.agreement import load_agreement
+
+        with self._lock:
+            self._n += 1
+            n = self._n
+        d = Path(self._dir.name)
+        files = {name: d / f"ag_{name}{n}.npy" for name in ("mapped", "tgt", "src")}
+        files["out"] = d / f"ag_out{n}.npz"
+        np.save(files["mapped"], np.ascontiguousarray(mapped, dtype=np.float32), allow_pickle=False)
+        np.save(files["tgt"], np.ascontiguousarray(tgt, dtype=np.float32), allow_pickle=False)
+        req = {"cmd": "agreement", "mapped": str(files["mapped"]), "tgt": str(files["tgt"]), "k": int(k),
+               "out": str(files["out"])}
+        if src is not None:
+            np.save(files["src"], np.ascontiguousarray(src, dtype=np.float32), allow_pickle=False)
+            req["src"] = str(files["src"])
+        try:
+            self._ask(req)
+            return load_agreement(files["out"])
+        finally:
+            for p in files.values():
+                p.unlink(missing_ok=True)
+
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.stdin.close()
@@ -170,37 +195,37 @@ class LayoutService:
 
     def umap(self, x: np.ndarray, key: str, **kw) -> Future:
         """The future layout of ``x`` (started if new). ``key`` from :func:`points_key`."""
+        return self._submit(key, self.worker.umap, lambda: (np.array(x, dtype=np.float32, copy=True),), **kw)
+
+    def _submit(self, key: str, fn, args, **kw) -> Future:
+        """The future of ``fn(*args(), **kw)`` in the worker under ``key``: the cached one
+        unless it failed, else a new one (``args`` is called only then: the copies of the
+        points are made once; the oldest future is dropped beyond ``MAX_LAYOUTS``)."""
         with self._lock:
             fut = self._futures.get(key)
             if fut is not None and not (fut.done() and fut.exception() is not None):
                 self._futures.move_to_end(key)
                 return fut
-            x = np.array(x, dtype=np.float32, copy=True)
-            fut = self._pool.submit(self.worker.umap, x, **kw)
+            fut = self._pool.submit(fn, *args(), **kw)
             self._futures[key] = fut
             while len(self._futures) > MAX_LAYOUTS:
                 self._futures.popitem(last=False)
             return fut
-
 
     def map(self, src: np.ndarray, tgt: np.ndarray, key: str, gold_pairs: np.ndarray | None = None,
             **kw) -> Future:
         """The future :class:`MapLayout` of ``src`` + ``tgt`` (started if new). ``key`` from
         :func:`points_key` over the stacked points, the gold pairs and the parameters."""
-        with self._lock:
-            fut = self._futures.get(key)
-            if fut is not None and not (fut.done() and fut.exception() is not None):
-                self._futures.move_to_end(key)
-                return fut
-            src = np.array(src, dtype=np.float32, copy=True)
-            tgt = np.array(tgt, dtype=np.float32, copy=True)
-            gp = None if gold_pairs is None else np.array(gold_pairs, dtype=np.int64, copy=True)
-            fut = self._pool.submit(self.worker.map, src, tgt, gp, **kw)
-            self._futures[key] = fut
-            while len(self._futures) > MAX_LAYOUTS:
-                self._futures.popitem(last=False)
-            return fut
+        return self._submit(key, self.worker.map, lambda: (
+            np.array(src, dtype=np.float32, copy=True), np.array(tgt, dtype=np.float32, copy=True),
+            None if gold_pairs is None else np.array(gold_pairs, dtype=np.int64, copy=True)), **kw)
 
+    def agreement(self, mapped: np.ndarray, tgt: np.ndarray, src: np.ndarray | None, key: str,
+                  k: int = 10) -> Future:
+        """The future neighbourhood agreement of the drawn points (started if new), computed in
+        the layout worker; ``key`` a content key of the points."""
+        return self._submit("agreement:" + key, self.worker.agreement, lambda: tuple(
+            None if a is None else np.array(a, dtype=np.float32, copy=True) for a in (mapped, tgt, src)), k=k)
 
 def map_key(src: np.ndarray, tgt: np.ndarray, gold_pairs: np.ndarray | None, *params) -> str:
     """Content key of a two-space map: the points, the gold pairs and the parameters."""

@@ -20,14 +20,28 @@ WORST_N = 200
 WORST_COLUMNS = ["word", "side", "agreement", "nearest translation"]
 
 
+#: beyond this many drawn points in all, the agreement is computed in the layout worker
+#: (four k-NN searches over the points: 2 × 50,000 would hold the web server for minutes)
+IN_SERVER_MAX = 20_000
+
+
 def agreement(mapped: np.ndarray, tgt: np.ndarray, src: np.ndarray | None, key: str,
-              store: dict, k: int = 10, slot: str = "ex_agreement") -> NeighbourhoodAgreement:
+              store: dict, k: int = 10, slot: str = "ex_agreement", service=None) -> NeighbourhoodAgreement | None:
     """:func:`alignment_core.agreement.neighbourhood_agreement` of the drawn points, kept in
     ``store`` (the session) at ``slot`` under ``key`` (a content key of the points) so reruns
-    reuse it (one slot per map drawn: the map and the one compared with it)."""
+    reuse it (one slot per map drawn: the map and the one compared with it). Beyond
+    ``IN_SERVER_MAX`` points, with a ``service`` (:class:`ui.layouts.LayoutService`), it is
+    computed in the layout worker: None until it is ready."""
     have = store.get(slot)
     if have is not None and have[0] == (key, k):
         return have[1]
+    if service is not None and len(mapped) + len(tgt) > IN_SERVER_MAX:
+        fut = service.agreement(mapped, tgt, src, key, k)
+        if not fut.done():
+            return None
+        ag = fut.result()
+        store[slot] = ((key, k), ag)
+        return ag
     ag = neighbourhood_agreement(mapped, tgt, src=src, k=k)
     store[slot] = ((key, k), ag)
     return ag
@@ -77,10 +91,12 @@ class Colouring:
     cmax: float | None = None
 
 
-def colouring(mode: str, ag: NeighbourhoodAgreement, gold_pairs: np.ndarray | None) -> Colouring:
+def colouring(mode: str, ag: NeighbourhoodAgreement | None, gold_pairs: np.ndarray | None,
+              n_src: int | None = None, n_tgt: int | None = None) -> Colouring:
     """The colours of one "colour by" choice (:data:`COLOUR_BY`) for the drawn points,
-    source rows first."""
-    n_s, n_t = ag.n_src, ag.n_tgt
+    source rows first (``ag`` None: only "space" and "frequency rank", of ``n_src`` and
+    ``n_tgt`` points)."""
+    n_s, n_t = (ag.n_src, ag.n_tgt) if ag is not None else (n_src, n_tgt)
     if mode == "space":
         return Colouring("space")
     if mode == "correct / wrong translation":

@@ -215,3 +215,52 @@ def test_compare_before_and_after_alignment_in_one_frame():
     out = json.loads(exports.faithfulness_json({"map": faiths[0], "before alignment": faiths[1]}, {"run": rec.rid}))
     shown = sorted(round(100 * out["maps"][k]["map_p"]) for k in out["maps"])
     assert out["run"] == rec.rid and shown == sorted(round(v) for v in (map_a, map_b)), (shown, p10)
+
+
+def test_large_maps_get_their_agreement_from_the_layout_worker(monkeypatch):
+    """Beyond mapview.IN_SERVER_MAX drawn points the agreement is computed in the layout
+    worker (2 × 50,000 would hold the web server for minutes; the page draws without it
+    meanwhile): once there, the page shows the same ranked list the core computes."""
+    import time
+
+    from ui import layouts
+
+    monkeypatch.setattr(mapview, "IN_SERVER_MAX", 500)
+    at = new_app(timeout=300)
+    at.switch_page("pages/align.py").run()
+    at.button(key="start").click().run()
+    sd = wait_for_run(at)
+    at.switch_page("pages/explore.py").run()
+    at.radio(key="ex_algo").set_value("PCA").run()
+    at.number_input(key="ex_cap").set_value(CAP).run()
+    assert not at.exception, [e.value for e in at.exception]
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 300:
+        futs = [f for k, f in layouts.service()._futures.items() if k.startswith("agreement:")]
+        if futs and all(f.done() for f in futs):
+            break
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    r = sd.last_run().result
+    ag = neighbourhood_agreement(r.aligned_source()[:CAP], r.tgt.vectors[:CAP], src=r.src.vectors[:CAP])
+    worst = _worst(at)
+    words = list(r.src.words[:CAP]) + list(r.tgt.words[:CAP])
+    assert worst["word"].tolist() == [words[i] for i in ag.least(mapview.WORST_N)]
+    assert np.allclose(worst["agreement"].to_numpy(), ag.values[ag.least(mapview.WORST_N)])
+    assert "agreement@10" in _figure(at)["data"][0]["text"][0]
+
+
+def test_the_worker_computes_the_same_agreement():
+    from ui.layouts import LayoutWorker
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 8)).astype(np.float32)
+    t = x @ np.linalg.qr(rng.standard_normal((8, 8)))[0].astype(np.float32)
+    w = LayoutWorker()
+    try:
+        got = w.agreement(x, t, src=None, k=5)
+    finally:
+        w.close()
+    want = neighbourhood_agreement(x, t, k=5)
+    assert got.k == 5 and np.array_equal(got.src_tgt, want.src_tgt) and np.allclose(got.values, want.values)
