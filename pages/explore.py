@@ -177,9 +177,8 @@ if LAYOUTS[algo] != "pca":     # the map goes to the worker first (one job at a 
                           layout=LAYOUTS[algo], n_neighbors=15)
 with st.spinner("Neighbourhood agreement of every drawn point (exact k-NN with faiss)…"):
     ag = mapview.agreement(src_x, tgt_x, src_own, ag_key, st.session_state, service=layouts.service())
-if ag is None:
-    asked.append(layouts.service().agreement(src_x, tgt_x, src_own, ag_key))
 if ag is None:      # large maps: computed in the layout worker, the page draws without it meanwhile
+    asked.append(layouts.service().agreement(src_x, tgt_x, src_own, ag_key))
     colour = mapview.colouring("space" if colour_by != "frequency rank" else colour_by, None, gp, n_s, n_t)
     worst_df, worst_rows = pd.DataFrame(columns=mapview.WORST_COLUMNS), np.zeros(0, np.int64)
 else:
