@@ -90,6 +90,7 @@ class Monitor:
     def __init__(self, eval_rows: np.ndarray | None, gold: list[set[int]] | None):
         self.rows = eval_rows
         self.gold = gold
+        self._y: tuple[np.ndarray, np.ndarray] | None = None    # (y, its normalized rows): reused per step
 
     @classmethod
     def from_pairs(cls, pairs: np.ndarray | None) -> "Monitor | None":
@@ -122,7 +123,9 @@ class Monitor:
     def p_at_1_nn(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
         """NN P@1 of the mapping ``w`` (mapped = x Wᵀ), mapping only the monitored rows:
         the cheap number a method can report at every step."""
-        _, ids = knn(normalize_rows(apply_mapping(x[self.rows], w)), normalize_rows(y), 1)
+        if self._y is None or self._y[0] is not y:
+            self._y = (y, normalize_rows(y))
+        _, ids = knn(normalize_rows(apply_mapping(x[self.rows], w)), self._y[1], 1)
         return self._hits(ids[:, 0])
 
     def _hits(self, top1: np.ndarray) -> float:

@@ -167,6 +167,28 @@ def test_the_defaults_recover_a_known_rotation(rotated_french, method, seed, tmp
     assert res["method_config"]["init"] == "ica"
 
 
+@pytest.mark.slow
+def test_the_default_run_on_a_target_made_to_fail_says_likely_failed(rotated_french):
+    """The same pair with the target's geometry destroyed (each column shuffled across the
+    rows on its own): nothing to find. The default MUSE run still returns a mapping; its
+    verdict, from unsupervised evidence only (no dictionary: the words the two sides spell
+    the same), says it likely failed and what to try."""
+    p = rotated_french
+    rng = np.random.default_rng(3)
+    y = p.tgt.vectors.copy()
+    for j in range(y.shape[1]):
+        y[:, j] = y[rng.permutation(len(y)), j]
+    broken = Embeddings(p.tgt.words, y)
+    r = execute(RunConfig(method="muse", seeds="none", seed=0), p.src, broken, None, p.dictionary, per_word=False)
+    assert r.evaluation.scores["csls"]["p@1"] < 1.0
+    assert r.verdict["status"] == "likely failed", r.verdict
+    ev = r.verdict["evidence"]
+    # on 2,300 rows the run fits its criterion above random starts' (gap ≈ +0.09): the words
+    # spelled the same on both sides, which it does not translate, are what says it failed
+    assert r.verdict["advice"] and ev["identical_strings"]["share"] < 0.02 and ev["identical_strings"]["pairs"] > 1000
+    assert any("spelled the same" in x for x in r.verdict["reasons"])
+
+
 def test_word_defaults_apply_only_when_nobody_chose_and_no_seed(rotated_french):
     p = rotated_french
     src, tgt = p.src.head(600), p.tgt
