@@ -172,17 +172,16 @@ elif judge is not None:
 # ---------------------------------------------------------------- each point's neighbourhood agreement
 ag_key = layouts.points_key(points, "agreement", n_s, after, rec.rid if rec is not None else None)
 asked: list = []     # the layout worker's futures this page waits for
-if LAYOUTS[algo] != "pca":     # the map goes to the worker first (one job at a time): it is drawn first
-    layouts.service().map(src_x, tgt_x, layouts.map_key(src_x, tgt_x, gp, LAYOUTS[algo], 15), gp,
-                          layout=LAYOUTS[algo], n_neighbors=15)
+main_map_key = None if LAYOUTS[algo] == "pca" else layouts.map_key(src_x, tgt_x, gp, LAYOUTS[algo], 15)
+if main_map_key is not None:   # the map goes to the worker first (one job at a time): it is drawn first
+    layouts.service().map(src_x, tgt_x, main_map_key, gp, layout=LAYOUTS[algo], n_neighbors=15)
 with st.spinner("Neighbourhood agreement of every drawn point (exact k-NN with faiss)…"):
-    ag = mapview.agreement(src_x, tgt_x, src_own, ag_key, st.session_state, service=layouts.service())
+    ag = mapview.agreement(src_x, tgt_x, src_own, ag_key, st.session_state, service=layouts.service(),
+                           waiting=asked)
+colour = mapview.colouring(colour_by, ag, gp, n_s, n_t)
 if ag is None:      # large maps: computed in the layout worker, the page draws without it meanwhile
-    asked.append(layouts.service().agreement(src_x, tgt_x, src_own, ag_key))
-    colour = mapview.colouring("space" if colour_by != "frequency rank" else colour_by, None, gp, n_s, n_t)
     worst_df, worst_rows = pd.DataFrame(columns=mapview.WORST_COLUMNS), np.zeros(0, np.int64)
 else:
-    colour = mapview.colouring(colour_by, ag, gp)
     worst_df, worst_rows = mapview.worst_table(ag, words, src_words[:n_s], tgt_words[:n_t], label=show_label)
 picked = mapview.selected_row(st.session_state.get("ex_worst"), worst_rows)
 clicked = st.session_state.get("ex_clicked")        # (side, word) of the last point clicked on the map
@@ -301,14 +300,16 @@ def pca_of(pts: np.ndarray, slot: str) -> np.ndarray:
     return have[1]
 
 
-def layout_of(sx: np.ndarray, tx: np.ndarray, slot: str):
+def layout_of(sx: np.ndarray, tx: np.ndarray, slot: str, key: str | None = None):
     """(coords, MapLayout or None, still computing, error or None) of one map: PCA at once, the
-    UMAP maps from the layout worker (PCA meanwhile, or when it failed)."""
+    UMAP maps from the layout worker (PCA meanwhile, or when it failed); ``key`` its map key
+    when already computed."""
     pca = pca_of(np.vstack([sx, tx]).astype(np.float32), slot)
     if LAYOUTS[algo] == "pca":
         return pca, None, False, None
     layout = LAYOUTS[algo]
-    fut = layouts.service().map(sx, tx, layouts.map_key(sx, tx, gp, layout, 15), gp, layout=layout, n_neighbors=15)
+    key = key or layouts.map_key(sx, tx, gp, layout, 15)
+    fut = layouts.service().map(sx, tx, key, gp, layout=layout, n_neighbors=15)
     if not fut.done():
         asked.append(fut)
         return pca, None, True, None
@@ -319,16 +320,14 @@ def layout_of(sx: np.ndarray, tx: np.ndarray, slot: str):
 
 LABEL = {"pca": "PCA", "anchored": "Anchored UMAP", "joint": "UMAP"}[LAYOUTS[algo]]
 what = f"{n_s:,} source + {n_t:,} target words, {'after' if after else 'before'} alignment"
-coords, m, pending, err = layout_of(src_x, tgt_x, "ex_pca")
+coords, m, pending, err = layout_of(src_x, tgt_x, "ex_pca", main_map_key)
 cmp = None
 if cmp_points is not None:
     cname, c_src, c_tgt, c_own = cmp_points
     c_coords, c_m, c_pending, c_err = layout_of(c_src, c_tgt, "ex_pca_cmp")
     c_key = layouts.points_key(np.vstack([c_src, c_tgt]), "agreement", n_s, cname)
     ag_c = mapview.agreement(c_src, c_tgt, c_own, c_key, st.session_state, slot="ex_agreement_cmp",
-                             service=layouts.service())
-    if ag_c is None:
-        asked.append(layouts.service().agreement(c_src, c_tgt, c_own, c_key))
+                             service=layouts.service(), waiting=asked)
     cmp = (cname, c_src, c_tgt, c_own, c_coords, c_m, c_pending, c_err, ag_c)
 # what the worker is still computing for this page: the maps, and the agreement of large maps
 waiting = [f for f in asked if not f.done()]
@@ -375,8 +374,7 @@ def draw_compare() -> dict | None:
         c_coords, shown, n_s, highlight=highlight, lines=found_lines if show_lines else [],
         title=map_title(c_m is not None or LAYOUTS[algo] == "pca", f"{cname} · {n_s:,} + {n_t:,} words"),
         src_label="source" + ("" if compare == "before" else " (aligned)"), tgt_label="target", hover=hover,
-        colour=(mapview.colouring(colour_by, ag_c, gp) if ag_c is not None else
-                mapview.colouring("space" if colour_by != "frequency rank" else colour_by, None, gp, n_s, n_t)),
+        colour=mapview.colouring(colour_by, ag_c, gp, n_s, n_t),
         neighbour_lines=mapview.neighbour_lines(ag_c, focus) if focus is not None and ag_c is not None else ())
     st.plotly_chart(fig_c, key="ex_map_cmp", config={"scrollZoom": True})
     island_caption(c_m)

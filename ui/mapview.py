@@ -26,18 +26,21 @@ IN_SERVER_MAX = 20_000
 
 
 def agreement(mapped: np.ndarray, tgt: np.ndarray, src: np.ndarray | None, key: str,
-              store: dict, k: int = 10, slot: str = "ex_agreement", service=None) -> NeighbourhoodAgreement | None:
+              store: dict, k: int = 10, slot: str = "ex_agreement", service=None,
+              waiting: list | None = None) -> NeighbourhoodAgreement | None:
     """:func:`alignment_core.agreement.neighbourhood_agreement` of the drawn points, kept in
     ``store`` (the session) at ``slot`` under ``key`` (a content key of the points) so reruns
     reuse it (one slot per map drawn: the map and the one compared with it). Beyond
     ``IN_SERVER_MAX`` points, with a ``service`` (:class:`ui.layouts.LayoutService`), it is
-    computed in the layout worker: None until it is ready."""
+    computed in the layout worker: None until it is ready (its future appended to ``waiting``)."""
     have = store.get(slot)
     if have is not None and have[0] == (key, k):
         return have[1]
     if service is not None and len(mapped) + len(tgt) > IN_SERVER_MAX:
         fut = service.agreement(mapped, tgt, src, key, k)
         if not fut.done():
+            if waiting is not None:
+                waiting.append(fut)
             return None
         ag = fut.result()
         store[slot] = ((key, k), ag)
@@ -94,8 +97,10 @@ class Colouring:
 def colouring(mode: str, ag: NeighbourhoodAgreement | None, gold_pairs: np.ndarray | None,
               n_src: int | None = None, n_tgt: int | None = None) -> Colouring:
     """The colours of one "colour by" choice (:data:`COLOUR_BY`) for the drawn points,
-    source rows first (``ag`` None: only "space" and "frequency rank", of ``n_src`` and
-    ``n_tgt`` points)."""
+    source rows first. With ``ag`` None (a large map's agreement still computing) the
+    choices that need it fall back to "space"; "frequency rank" needs ``n_src`` and ``n_tgt``."""
+    if ag is None and mode != "frequency rank":
+        mode = "space"
     n_s, n_t = (ag.n_src, ag.n_tgt) if ag is not None else (n_src, n_tgt)
     if mode == "space":
         return Colouring("space")

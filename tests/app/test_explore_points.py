@@ -39,15 +39,23 @@ def _worst(at) -> pd.DataFrame:
     return tables[0]
 
 
-def test_colour_by_ranked_list_and_highlight_on_the_explore_page():
+def _explore_after_a_run(layout: str | None = None):
+    """A supervised run on the sample, then the Explore page at CAP points a side (in
+    ``layout`` when given). Returns (the AppTest, the session's data)."""
     at = new_app(timeout=300)
     at.switch_page("pages/align.py").run()
     at.button(key="start").click().run()
     sd = wait_for_run(at)
-    rec = sd.last_run()
     at.switch_page("pages/explore.py").run()
-    at.radio(key="ex_algo").set_value("PCA").run()
+    if layout is not None:
+        at.radio(key="ex_algo").set_value(layout).run()
     at.number_input(key="ex_cap").set_value(CAP).run()
+    return at, sd
+
+
+def test_colour_by_ranked_list_and_highlight_on_the_explore_page():
+    at, sd = _explore_after_a_run("PCA")
+    rec = sd.last_run()
     assert not at.exception, [e.value for e in at.exception]
 
     r = rec.result
@@ -169,13 +177,8 @@ def test_compare_before_and_after_alignment_in_one_frame():
 
     from ui import layouts
 
-    at = new_app(timeout=300)
-    at.switch_page("pages/align.py").run()
-    at.button(key="start").click().run()
-    sd = wait_for_run(at)
+    at, sd = _explore_after_a_run()
     rec = sd.last_run()
-    at.switch_page("pages/explore.py").run()
-    at.number_input(key="ex_cap").set_value(CAP).run()
     assert at.selectbox(key="ex_compare").options == ["nothing", "before alignment"]
     at.selectbox(key="ex_compare").set_value("before alignment").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -226,13 +229,7 @@ def test_large_maps_get_their_agreement_from_the_layout_worker(monkeypatch):
     from ui import layouts
 
     monkeypatch.setattr(mapview, "IN_SERVER_MAX", 500)
-    at = new_app(timeout=300)
-    at.switch_page("pages/align.py").run()
-    at.button(key="start").click().run()
-    sd = wait_for_run(at)
-    at.switch_page("pages/explore.py").run()
-    at.radio(key="ex_algo").set_value("PCA").run()
-    at.number_input(key="ex_cap").set_value(CAP).run()
+    at, sd = _explore_after_a_run("PCA")
     assert not at.exception, [e.value for e in at.exception]
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < 300:
