@@ -193,12 +193,12 @@ def induce_pairs(retriever, mode: str = "S2T&T2S", rule: str = "csls",
     mt = n_t if max_rank is None else min(max_rank, n_t)
     out = []
     if mode in ("S2T", "S2T&T2S", "S2T|T2S"):
-        _, ids = retriever.search(np.arange(ms), k=1, rule=rule, direction="s2t")
+        _, ids = retriever.search(np.arange(ms), k=1, rule=rule, direction="s2t", scores=False)
         s2t = np.stack([np.arange(ms), ids[:, 0]], axis=1)
         s2t = s2t[s2t[:, 1] < mt]
         out.append(s2t)
     if mode in ("T2S", "S2T&T2S", "S2T|T2S"):
-        _, ids = retriever.search(np.arange(mt), k=1, rule=rule, direction="t2s")
+        _, ids = retriever.search(np.arange(mt), k=1, rule=rule, direction="t2s", scores=False)
         t2s = np.stack([ids[:, 0], np.arange(mt)], axis=1)
         t2s = t2s[t2s[:, 0] < ms]
         out.append(t2s)

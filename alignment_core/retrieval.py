@@ -195,27 +195,42 @@ class Retriever:
         return r, lse
 
     def search(self, rows: np.ndarray, k: int = 10, rule: str = "nn",
-               direction: str = "s2t") -> tuple[np.ndarray, np.ndarray]:
+               direction: str = "s2t", scores: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
         """Top-k candidates for the query rows (indices into the query side).
 
         Returns ``(scores, ids)`` (n × k), best first; scores are in the rule's units.
+        With ``scores=False`` the scores are None: CSLS then never computes the query
+        side's r, which shifts a query's every score alike and so never changes its
+        ranking (dictionary induction and the criterion need the ids only; one search of
+        the three an S2T induction took).
         """
         if rule not in RULES:
             raise ValueError(f"unknown scoring rule {rule!r}; expected one of {RULES}")
         rows = np.asarray(rows, dtype=np.int64)
         m = len(rows)
         if m == 0 or not (rows[0] == 0 and rows[-1] == m - 1 and np.array_equal(rows, np.arange(m))):
-            return self._search(rows, k, rule, direction)
-        key = (rule, direction, int(k))
-        have_s, have_i = self._prefix.get(key, (None, None))
-        done = 0 if have_s is None else len(have_s)
-        if done < m:
-            s, i = self._search(np.arange(done, m), k, rule, direction)
-            if have_s is not None:
-                s, i = np.concatenate([have_s, s]), np.concatenate([have_i, i])
-            self._prefix[key] = (s, i)
-            return s, i
-        return have_s[:m], have_i[:m]
+            raw, ids = self._ranked(rows, k, rule, direction)
+        else:
+            key = (rule, direction, int(k))
+            have_s, have_i = self._prefix.get(key, (None, None))
+            done = 0 if have_s is None else len(have_s)
+            if done < m:
+                raw, ids = self._ranked(np.arange(done, m), k, rule, direction)
+                if have_s is not None:
+                    raw, ids = np.concatenate([have_s, raw]), np.concatenate([have_i, ids])
+                self._prefix[key] = (raw, ids)
+            else:
+                raw, ids = have_s[:m], have_i[:m]
+        if not scores:
+            return None, ids
+        return self._scores(raw, rows, rule, direction), ids
+
+    def _scores(self, raw: np.ndarray, rows: np.ndarray, rule: str, direction: str) -> np.ndarray:
+        """The rule's scores from :meth:`_ranked`'s: CSLS subtracts the queries' r."""
+        if rule != "csls":
+            return raw
+        queries_all, base, _ = self._side(direction)
+        return raw - self._query_stats(queries_all[rows], rows, base, direction)[:, None]
 
     def _query_stats(self, q: np.ndarray, rows: np.ndarray, base: np.ndarray, direction: str) -> np.ndarray:
         """r of the query rows (mean top-k cosine to the other side): the query side's
@@ -227,7 +242,9 @@ class Retriever:
             return self.base_stats(side, need_lse=False)[0][rows]
         return mean_topk_sim(q, base, self.csls_k)
 
-    def _search(self, rows: np.ndarray, k: int, rule: str, direction: str) -> tuple[np.ndarray, np.ndarray]:
+    def _ranked(self, rows: np.ndarray, k: int, rule: str, direction: str) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the top k; CSLS scores still lack the queries' r (their
+        order is final)."""
         queries_all, base, base_name = self._side(direction)
         q = queries_all[rows]
         if rule == "nn":
@@ -236,9 +253,7 @@ class Retriever:
         if rule == "csls":
             aug_base = np.hstack([base, r_base[:, None]])
             aug_q = np.hstack([2.0 * q, -np.ones((q.shape[0], 1), np.float32)])
-            s, ids = knn(aug_q, aug_base, k)
-            r_q = self._query_stats(q, rows, base, direction)
-            return s - r_q[:, None], ids
+            return knn(aug_q, aug_base, k)
         # isf: log P = β cos − logZ(y); shift logZ by its max to keep float32 precise
         shift = float(lse_base.max())
         aug_base = np.hstack([base, (lse_base - shift).astype(np.float32)[:, None]])

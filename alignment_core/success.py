@@ -74,7 +74,7 @@ import numpy as np
 
 from .embeddings import Embeddings
 from .mapping import apply_mapping, procrustes
-from .retrieval import normalize_rows
+from .retrieval import Retriever, knn, normalize_rows
 
 #: rows of each side used (the most frequent: files are in frequency order)
 N_ROWS = 3000
@@ -136,19 +136,17 @@ def _random_orthogonal(d_t: int, d_s: int, rng: np.random.Generator) -> np.ndarr
 
 def _score(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int = CSLS_K) -> dict[str, Any]:
     """Criterion, mutual share and the mutual (S2T&T2S) CSLS dictionary of W on the rows
-    x, y, from one similarity matrix: CSLS(i, j) = 2 cos(xᵢW, yⱼ) − r_S(i) − r_T(j), r the
-    mean cosine of the k nearest neighbours on the other side (Conneau et al. 2018). The
+    x, y (the shared ``Retriever``: CSLS(i, j) = 2 cos(xᵢW, yⱼ) − r_S(i) − r_T(j), r the
+    mean cosine of the k nearest neighbours on the other side, Conneau et al. 2018). The
     criterion is ``base.unsupervised_criterion`` on these rows (max rank = all of them)."""
-    s = normalize_rows(apply_mapping(x, w)) @ y.T
-    r_s = np.partition(s, -k, axis=1)[:, -k:].mean(axis=1)
-    r_t = np.partition(s, -k, axis=0)[-k:, :].mean(axis=0)
-    s2 = 2 * s - r_s[:, None] - r_t[None, :]
-    s2t = s2.argmax(axis=1)
-    t2s = s2.argmax(axis=0)
+    retr = Retriever(apply_mapping(x, w), y, csls_k=k)
     rows = np.arange(len(x))
+    s2t = retr.search(rows, 1, "csls", "s2t", scores=False)[1][:, 0]
+    t2s = retr.search(np.arange(len(y)), 1, "csls", "t2s", scores=False)[1][:, 0]
     mutual = t2s[s2t] == rows
-    return {"criterion": float(s[rows, s2t].mean()), "mutual_share": float(mutual.mean()),
-            "mutual": np.stack([rows[mutual], s2t[mutual]], axis=1), "s2t": s2t, "sim": s}
+    cos = np.einsum("ij,ij->i", retr.src, retr.tgt[s2t])
+    return {"criterion": float(cos.mean()), "mutual_share": float(mutual.mean()),
+            "mutual": np.stack([rows[mutual], s2t[mutual]], axis=1), "s2t": s2t, "retriever": retr}
 
 
 def self_learn(x: np.ndarray, y: np.ndarray, w: np.ndarray, rounds: int = ROUNDS) -> tuple[np.ndarray, dict]:
@@ -207,13 +205,13 @@ def _share(s2t: np.ndarray, pairs: np.ndarray) -> float:
     return float((s2t[pairs[:, 0]] == pairs[:, 1]).mean()) if len(pairs) else 0.0
 
 
-def _hub_skew(sim: np.ndarray, k: int = 10) -> float:
-    """Skewness of the k-occurrence of the targets in the sources' k-NN lists (Radovanović
-    et al. 2010), from the similarity matrix."""
+def _hub_skew(retr: Retriever, k: int = 10) -> float:
+    """Skewness of the k-occurrence of the targets in the mapped sources' k-NN lists
+    (Radovanović et al. 2010)."""
     from .diagnostics.hubness import k_occurrence, skewness
 
-    ids = np.argpartition(sim, -k, axis=1)[:, -k:]
-    return float(skewness(k_occurrence(ids, sim.shape[1])))
+    _, ids = knn(retr.src, retr.tgt, k)
+    return float(skewness(k_occurrence(ids, retr.n_tgt)))
 
 
 _NULL_CACHE: dict[tuple, list[dict]] = {}
@@ -261,8 +259,7 @@ def assess(src: Embeddings, tgt: Embeddings, w: np.ndarray, history: list[dict] 
     y = normalize_rows(np.ascontiguousarray(tgt.vectors[:n_t], dtype=np.float32))
     w = np.asarray(w, np.float32)
     run0 = _score(x, y, w)
-    hub = _hub_skew(run0["sim"])
-    run0.pop("sim")
+    hub = _hub_skew(run0.pop("retriever"))
     _, run = self_learn(x, y, w, rounds)
     nulls = _nulls(x, y, w.shape[0], w.shape[1], rounds, null_starts, seed)
     # a random start that lands where self-learning from W lands is no null: it found that solution again

@@ -126,3 +126,20 @@ def test_csls_demotes_a_hub():
     hub_nn, hub_cs = int((nn[:, 0] == 300).sum()), int((cs[:, 0] == 300).sum())
     assert hub_nn > 50 and hub_cs < hub_nn / 2
     assert (cs[:, 0] == np.arange(300)).mean() > (nn[:, 0] == np.arange(300)).mean()
+
+
+def test_ids_only_csls_search_skips_the_query_side_and_ranks_alike(spaces):
+    """Dictionary induction asks for ids only: CSLS then never computes the query side's
+    r (it shifts a query's scores alike), and the ids are those of the scored search."""
+    s, t = spaces
+    r = Retriever(s, t)
+    none, ids = r.search(np.arange(len(s)), k=3, rule="csls", direction="s2t", scores=False)
+    assert none is None
+    assert "tgt" in r._stats and "src" not in r._stats
+    scored, ids2 = Retriever(s, t).search(np.arange(len(s)), k=3, rule="csls", direction="s2t")
+    np.testing.assert_array_equal(ids, ids2)
+    # asked again with scores, the cached ranking gets the query side's r subtracted
+    again, ids3 = r.search(np.arange(len(s)), k=3, rule="csls", direction="s2t")
+    np.testing.assert_array_equal(ids3, ids2)
+    np.testing.assert_allclose(again, scored, atol=1e-5)
+    assert "src" in r._stats
