@@ -193,6 +193,16 @@ if focus is not None and focus not in highlight:
     highlight.insert(0, focus)
 
 
+def take_click(event, map_key: str) -> list[dict]:
+    """A click on a map picks its point, as a row of the ranked list does (rerun); returns
+    the points of a box or lasso selection."""
+    pts = (event or {}).get("selection", {}).get("points", []) if event else []
+    picked_new, pts = mapview.take_click(st.session_state, map_key, pts, n_s, words)
+    if picked_new:
+        st.rerun()
+    return pts
+
+
 def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
     sel_key = "ex_selection"
     prev = st.session_state.get(sel_key)
@@ -209,14 +219,7 @@ def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
                               neighbour_lines=mapview.neighbour_lines(ag, focus) if focus is not None and ag else ())
     event = st.plotly_chart(fig, key="ex_map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                             config={"scrollZoom": True})
-    pts = (event or {}).get("selection", {}).get("points", []) if event else []
-    one = mapview.clicked_row(pts, n_s)
-    if one is not None:                 # a click: that point is picked, as from the ranked list
-        now = ("source" if one < n_s else "target", words[one])
-        if tuple(st.session_state.get("ex_clicked") or ()) != now:
-            st.session_state["ex_clicked"] = now
-            st.rerun()
-        pts = []
+    pts = take_click(event, "ex_map")
     chosen_src, chosen_tgt = [], []
     for p in pts:
         curve, idx = p.get("curve_number"), p.get("point_index")
@@ -376,7 +379,8 @@ def draw_compare() -> dict | None:
         src_label="source" + ("" if compare == "before" else " (aligned)"), tgt_label="target", hover=hover,
         colour=mapview.colouring(colour_by, ag_c, gp, n_s, n_t),
         neighbour_lines=mapview.neighbour_lines(ag_c, focus) if focus is not None and ag_c is not None else ())
-    st.plotly_chart(fig_c, key="ex_map_cmp", config={"scrollZoom": True})
+    take_click(st.plotly_chart(fig_c, key="ex_map_cmp", on_select="rerun", selection_mode=("points",),
+                               config={"scrollZoom": True}), "ex_map_cmp")
     island_caption(c_m)
     if c_m is not None:
         faithfulness_panel(c_m.faithfulness)

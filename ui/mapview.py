@@ -80,6 +80,26 @@ def clicked_row(points: Sequence[dict], n_src: int) -> int | None:
     return int(idx) + (n_src if curve == 1 else 0)
 
 
+def take_click(store: dict, map_key: str, points: Sequence[dict], n_src: int,
+               words: Sequence[str]) -> tuple[bool, list[dict]]:
+    """A click on one of the page's maps (``map_key``: its widget key). Returns (whether it
+    picked a new point, the points of a box or lasso selection). A new click sets
+    ``store["ex_clicked"]`` = (side, word), the pick :func:`focus_row` reads. Each map
+    remembers the click it last reported, because a chart keeps its selection across
+    reruns: a second map's old click must not take the pick back from a newer one."""
+    seen = f"{map_key}_click_seen"
+    one = clicked_row(points, n_src)
+    if one is None:
+        store.pop(seen, None)
+        return False, list(points)
+    now = ("source" if one < n_src else "target", words[one])
+    if store.get(seen) == now:
+        return False, []
+    store[seen] = now
+    store["ex_clicked"] = now
+    return True, []
+
+
 @dataclass(frozen=True)
 class Colouring:
     """What :func:`ui.figures.scatter_map` needs to colour the points: ``kind`` is

@@ -168,6 +168,25 @@ def test_the_latest_way_of_picking_a_point_wins():
     assert mapview.clicked_row([{"curve_number": 3, "point_index": 0}], 100) is None   # a highlight trace
 
 
+def test_a_click_on_either_map_picks_and_an_old_click_does_not_take_the_pick_back():
+    """Both maps keep their last click across reruns: a click on the compared map picks its
+    point, a later click on the main map picks another, and the compared map's old click
+    (still its selection) does not pick its point again on the next rerun."""
+    words = ["kissa", "koira", "chat", "chien"]
+    store: dict = {}
+    on = lambda curve, i: [{"curve_number": curve, "point_index": i}]   # noqa: E731
+    assert mapview.take_click(store, "ex_map_cmp", on(1, 1), 2, words) == (True, [])     # the compared map
+    assert store["ex_clicked"] == ("target", "chien")
+    assert mapview.take_click(store, "ex_map", on(0, 0), 2, words) == (True, [])         # then the main map
+    assert store["ex_clicked"] == ("source", "kissa")
+    assert mapview.take_click(store, "ex_map_cmp", on(1, 1), 2, words) == (False, [])    # rerun: old click
+    assert mapview.take_click(store, "ex_map", on(0, 0), 2, words) == (False, [])
+    assert store["ex_clicked"] == ("source", "kissa")
+    box = on(0, 0) + on(1, 0)                                                        # a box: not a click
+    assert mapview.take_click(store, "ex_map", box, 2, words) == (False, box)
+    assert mapview.take_click(store, "ex_map", on(0, 0), 2, words) == (True, [])         # the same point again
+
+
 def test_compare_before_and_after_alignment_in_one_frame():
     """After supervised Procrustes, the anchored map beside the same words before alignment:
     the aligned map's P@10 is high, the unaligned one's near 0 (a failed alignment looks

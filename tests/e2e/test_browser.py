@@ -109,29 +109,32 @@ def _explore_map_renders(page, tmp_path):
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 20_000
     _no_traceback(page)
-    _hover_and_click_a_point(page, plot, tmp_path)
+    first = _hover_and_click_a_point(page, plot, tmp_path)
+    _click_on_the_compared_map(page, tmp_path, first)
 
 
 #: where on the page a source point is drawn (plotly's own axis maps), and its hover text
-_POINT_JS = """(gd) => {
+_POINT_JS = """(gd, t) => {
+  t = t || 0;    // the trace: 0 the source points, 1 the target points
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
   const px = (tr) => Array.from(tr.x, (v) => xa.l2p(v)), py = (tr) => Array.from(tr.y, (v) => ya.l2p(v));
-  const sx = px(gd._fullData[0]), sy = py(gd._fullData[0]);
-  const ax = sx.concat(px(gd._fullData[1])), ay = sy.concat(py(gd._fullData[1]));
-  // the most isolated of 400 source points (in pixels, against every point): a click takes it
+  const x0 = px(gd._fullData[0]), y0 = py(gd._fullData[0]);
+  const ax = x0.concat(px(gd._fullData[1])), ay = y0.concat(py(gd._fullData[1]));
+  const off = t ? x0.length : 0, n = t ? ax.length - x0.length : x0.length;
+  // the most isolated of 400 points of the trace (in pixels, against every point): a click takes it
   let best = 0, room = -1;
   for (let c = 0; c < 400; c++) {
-    const i = Math.floor(c * sx.length / 400);
+    const i = Math.floor(c * n / 400);
     let near = Infinity;
     for (let j = 0; j < ax.length; j++) {
-      if (j === i) continue;
-      const d = (ax[j] - sx[i]) ** 2 + (ay[j] - sy[i]) ** 2;
+      if (j === off + i) continue;
+      const d = (ax[j] - ax[off + i]) ** 2 + (ay[j] - ay[off + i]) ** 2;
       if (d < near) near = d;
     }
     if (near > room) { room = near; best = i; }
   }
-  return [r.left + xa._offset + sx[best], r.top + ya._offset + sy[best], String(gd._fullData[0].text[best]),
-          Math.sqrt(room)];
+  return [r.left + xa._offset + ax[off + best], r.top + ya._offset + ay[off + best],
+          String(gd._fullData[t].text[best]), Math.sqrt(room)];
 }"""
 
 
@@ -156,6 +159,41 @@ def _hover_and_click_a_point(page, plot, tmp_path):
     plot = page.locator(".js-plotly-plot", has_text="target words").first
     legend = plot.locator(".legendtext").all_text_contents()
     assert "10 nearest in its own space" in legend and "10 nearest in the other space" in legend, legend
+    _no_traceback(page)
+    return word
+
+
+def _click_on_the_compared_map(page, tmp_path, first: str):
+    """Compare with the spaces before alignment: a second map; a click on it picks its
+    point on both maps (the caption names it), taking the pick from the main map's click."""
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="compare with").click()
+    page.get_by_role("option", name="before alignment").click()
+    cmp = page.locator(".js-plotly-plot", has_text="before alignment ·").first
+    cmp.wait_for(timeout=120_000)
+    title = cmp.locator(".gtitle")
+    t0 = time.perf_counter()
+    while "UMAP ·" not in (title.text_content() or "") and time.perf_counter() - t0 < 240:
+        time.sleep(1)
+    assert "UMAP ·" in (title.text_content() or ""), title.text_content()
+    time.sleep(1)   # the figure settles after the rerun that drew it
+    # a target point: before alignment the sources are on their own island, the targets spread out
+    x, y, text, room = cmp.evaluate(_POINT_JS, 1)
+    assert room > 1, (text, room)      # the half-width map is dense: the word clicked is the one hovered
+    page.mouse.move(x, y)
+    hover = page.locator(".hovertext").first
+    hover.wait_for(timeout=10_000)
+    word = text.split("<br>")[0].split(" → ")[0].strip()
+    shown = hover.locator(".nums").text_content() or ""
+    assert word and shown.startswith(word), (word, shown)
+    page.mouse.click(x, y)
+    cap = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="agreement").filter(
+        has_text=f"{word} (target)")
+    try:
+        cap.first.wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "compare-click-timeout.png"), full_page=True)
+        pytest.fail(f"clicking {word!r} on the compared map picked nothing "
+                    f"(screenshot {tmp_path / 'compare-click-timeout.png'})")
     _no_traceback(page)
 
 
