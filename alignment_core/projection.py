@@ -441,8 +441,15 @@ def serve(stdin=None, stdout=None) -> None:
                 reply.update(extra)
         except Exception as e:  # reported to the caller as a message
             reply = {"ok": False, "error": f"{e.__class__.__name__}: {e}"}
-        stdout.write(json.dumps(reply) + "\n")
-        stdout.flush()
+        try:
+            stdout.write(json.dumps(reply) + "\n")
+            stdout.flush()
+        except BrokenPipeError:   # the app went away mid-request (a test's teardown): stop quietly
+            import os
+
+            if stdout is sys.stdout:   # Python's recipe: no second error when it flushes at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through ui.layouts
