@@ -105,8 +105,8 @@ candidate is refined on its own by CSLS rounds (mutual dictionaries, at most
 refined candidates within ``consensus_gap`` of the best all induce give W (``starts.consensus``,
 MUSE's consensus of games), then ``polish`` S2T rounds; ``restarts`` is not used. The default
 for two word spaces with no seed pair (``runs.WORDS_UNSUPERVISED_DEFAULTS``: ica, consensus,
-15 rounds, patience 2, polish 4, ``max_rows`` 15,000), the same start and refinement as MUSE's
-default preset. On fi→fr seed 0 the four candidates refined alone reached CSLS P@1 25.7–28.8,
+5 rounds a candidate, patience 2, polish 8, ``max_rows`` 15,000), the same start and refinement
+as MUSE's default preset (the numbers below are from 15 rounds and polish 4). On fi→fr seed 0 the four candidates refined alone reached CSLS P@1 25.7–28.8,
 their consensus and polish 31.7 (criterion 0.628, above each candidate's); the best candidate
 through the plain pipeline (refine-1, refine-2, 5 CSLS rounds) gave 25.1. Seeds 0–9:
 ``bench/bench_defaults.py`` and ``docs/defaults.md``.

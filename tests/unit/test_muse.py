@@ -129,9 +129,10 @@ def test_orthogonalize_moves_towards_orthogonal():
 def test_presets_fill_unset_fields_and_overrides_win():
     dflt, fast, paper = MuseConfig(), MuseConfig(preset="fast"), MuseConfig.from_preset("paper")
     assert fast.dis_hidden == PRESETS["fast"]["dis_hidden"] and fast.init == paper.init == "adversarial"
-    # the default: the independent-component start, then the small preset's refinement
+    # the default: the independent-component start, then the small preset's refinement (5 rounds a
+    # candidate, a polish of up to 8)
     assert (dflt.preset, dflt.init, dflt.refinements, dflt.refine_mode, dflt.refine_patience, dflt.polish,
-            dflt.max_rows) == ("ica", "ica", 15, "S2T&T2S", 2, 4, 15_000)
+            dflt.max_rows) == ("ica", "ica", 5, "S2T&T2S", 2, 8, 15_000)
     assert MuseConfig(preset="ica", init="adversarial").dis_hidden == 128   # the small preset's game
     assert (paper.dis_hidden, paper.batch_size, paper.dis_steps, paper.epoch_size, paper.n_epochs,
             paper.dis_most_frequent) == (2048, 32, 5, 1_000_000, 5, 75_000)
