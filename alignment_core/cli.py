@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--seeds", default=None,
                    help="seed pairs given to the method: all (default for procrustes), none (default otherwise), "
                         "identical (identical strings), or N (pairs of the first N source words of --seed-dict)")
+    a.add_argument("--fallback", default="identical", choices=("identical", "none"),
+                   help="with --seeds none on words: when the run likely failed (its verdict) and the vocabularies "
+                        "share enough identical strings, run again with them as seed pairs (identical, the "
+                        "default), or never (none)")
     a.add_argument("--normalize", default="renorm,center,renorm", help="comma list of renorm, center, iternorm (or none)")
     a.add_argument("--refinements", type=int, default=None, help="refinement rounds (procrustes default 0, muse: from the preset, 5 or at most 15)")
     a.add_argument("--preset", default=None, help="MUSE preset: ica (default: no adversarial game; the start is independent components matched between the two spaces, each candidate refined with mutual CSLS dictionaries, their consensus, S2T polish: about 4 minutes on fi→fr with no seed), small (the adversarial game: two games at once in worker processes, each a 128-unit discriminator for 20k steps, then the same refinement and consensus; --param restarts=N sets the games, parallel=false runs them one after the other), fast (a short game: a quick look that often fails without seeds) or paper")
@@ -198,7 +202,7 @@ def cmd_align(args) -> int:
                        src=str(Path(args.src).resolve()), tgt=str(Path(args.tgt).resolve()),
                        seed_dict=str(Path(args.seed_dict).resolve()) if args.seed_dict else None,
                        eval_dict=str(Path(args.eval_dict).resolve()) if args.eval_dict else None,
-                       pairs=args.pairs, split=split)
+                       pairs=args.pairs, split=split, fallback=args.fallback)
     if not args.quiet:
         print(f"loaded {len(src)}×{src.dim} and {len(tgt)}×{tgt.dim} in {load_s:.1f}s", file=sys.stderr)
     result = execute(config, src, tgt, seed_dict, eval_dict, on_event=_progress(args.quiet), load_s=load_s,
@@ -212,6 +216,9 @@ def cmd_align(args) -> int:
         summary["evaluation"] = result.evaluation.to_dict()
     if result.verdict is not None:
         summary["verdict"] = result.verdict
+    if result.fallback is not None:
+        summary["fallback"] = {k: v for k, v in result.fallback.items() if k != "first"}
+        summary["fallback"]["first_verdict"] = result.fallback["first"]["verdict"]["status"]
     print(json.dumps(summary))
     return 0
 

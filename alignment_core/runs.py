@@ -31,6 +31,12 @@ from .success import UNSUPERVISED_METHODS, assess
 
 RUN_FILES = ("result.json", "config.json", "mapping.npy", "induced_dictionary.txt", "normalization.json")
 PAIRS_MODES = (None, "ids")
+FALLBACKS = ("identical", "none")
+#: an unsupervised run on words with no seed pair whose verdict is "likely failed" is run
+#: again with the identical strings as seed pairs (``RunConfig.fallback``) when the two
+#: vocabularies share at least this many (en→fr: 19,000+; the rotated teaching pair,
+#: whose target words are renamed: none)
+FALLBACK_IDENTICAL_MIN = 200
 #: paired items with no training pair (two encoders, disjoint halves): the settings that
 #: get off chance there (docs/unsupervised-encoders.md), used for each one the user did not set
 ITEMS_UNSUPERVISED_DEFAULTS = {"mini-vec2vec": {"init": "ica", "csls_refinements": 5}}
@@ -38,8 +44,8 @@ ITEMS_UNSUPERVISED_DEFAULTS = {"mini-vec2vec": {"init": "ica", "csls_refinements
 #: recover the known rotation (bench/bench_defaults.py, docs/defaults.md); used when the user
 #: did not choose ``init`` (any other setting the user gave is kept). MUSE's default preset
 #: ("ica") is the same start and refinement.
-WORDS_UNSUPERVISED_DEFAULTS = {"mini-vec2vec": {"init": "ica", "ica_consensus": True, "csls_refinements": 15,
-                                                "csls_patience": 2, "polish": 4, "max_rows": 15_000}}
+WORDS_UNSUPERVISED_DEFAULTS = {"mini-vec2vec": {"init": "ica", "ica_consensus": True, "csls_refinements": 5,
+                                                "csls_patience": 2, "polish": 8, "max_rows": 15_000}}
 
 
 @dataclass(frozen=True)
@@ -72,9 +78,15 @@ class RunConfig:
     split: dict | None = None
     texts_src: str | None = None
     texts_tgt: str | None = None
+    # an unsupervised run on words (seeds "none") that likely failed is run again with the
+    # identical strings as seed pairs ("identical"; "none": never). Unsupervised evidence only
+    # (the verdict) decides; the evaluation dictionary never does
+    fallback: str = "identical"
 
     def __post_init__(self):
         parse_normalization(self.normalize)
+        if self.fallback not in FALLBACKS:
+            raise ConfigError(f"fallback must be one of {FALLBACKS}, got {self.fallback!r}")
         if self.pairs not in PAIRS_MODES:
             raise ConfigError(f"pairs must be 'ids' or unset, got {self.pairs!r}")
         if self.pairs == "ids":
@@ -131,6 +143,7 @@ class RunResult:
     paired: dict[str, PairedResult] | None = None   # paired items: "test" and "all" candidates
     test_pairs: np.ndarray | None = None            # paired items: (m, 2) rows of src/tgt held out
     verdict: dict | None = None                     # unsupervised runs: did it work? (alignment_core.success)
+    fallback: dict | None = None                    # the run without seeds that likely failed, when retried
 
     def aligned_source(self) -> np.ndarray:
         return np.ascontiguousarray(self.src.vectors @ self.w.T)
@@ -153,6 +166,7 @@ class RunResult:
             "split": self.split,
             "paired": None if self.paired is None else {k: v.to_dict() for k, v in self.paired.items()},
             "verdict": self.verdict,
+            "fallback": self.fallback,
             "history": self.history,
         }
 
@@ -189,6 +203,34 @@ def execute(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings,
     if config.pairs == "ids":
         return execute_items(config, src_raw, tgt_raw, on_event=on_event, cancel=cancel,
                              per_word=per_word, load_s=load_s)
+    first = _execute_words(config, src_raw, tgt_raw, seed_dict, eval_dict, on_event, cancel, per_word, load_s)
+    n_identical = 0
+    if (config.fallback == "identical" and config.seeds == "none" and config.method in UNSUPERVISED_METHODS
+            and not first.cancelled and first.verdict is not None and first.verdict["status"] == "likely failed"):
+        n_identical = len(identical_strings(src_raw, tgt_raw))
+    if n_identical < FALLBACK_IDENTICAL_MIN or (cancel is not None and cancel.is_set()):
+        return first
+    why = (f"the run without seed pairs likely failed; the vocabularies share {n_identical:,} identical strings: "
+           f"running again with them as seed pairs")
+    if on_event is not None:
+        on_event(IterationEvent("fallback", 1, 1, {"identical_pairs": n_identical}, 0.0, message=why))
+    # the same run (the defaults it was given included) with the identical strings as seed pairs
+    retry = dataclasses.replace(first.config, seeds="identical")
+    second = _execute_words(retry, src_raw, tgt_raw, None, eval_dict, on_event, cancel, per_word, 0.0)
+    second.fallback = {
+        "reason": why, "identical_pairs": n_identical, "min_identical": FALLBACK_IDENTICAL_MIN,
+        "first": {"seeds": config.seeds, "verdict": first.verdict, "criterion": first.criterion,
+                  "align_s": round(first.timings["align_s"], 2),
+                  "evaluation": None if first.evaluation is None else first.evaluation.to_dict()},
+    }
+    second.timings = {**second.timings, "first_attempt_s": first.timings["align_s"],
+                      "load_s": load_s, "total_s": first.timings["total_s"] + second.timings["total_s"]}
+    return second
+
+
+def _execute_words(config: RunConfig, src_raw: Embeddings, tgt_raw: Embeddings, seed_dict: Dictionary | None,
+                   eval_dict: Dictionary | None, on_event, cancel, per_word: bool, load_s: float) -> RunResult:
+    """One run on two word spaces (``execute`` without the fallback)."""
     t0 = time.perf_counter()
     config.method_config()   # a bad parameter fails before the normalization
     if config.lowercase:

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from alignment_core import success
 from alignment_core.errors import AlignScopeError
 from alignment_core.methods import method_classes
-from alignment_core.runs import RunConfig
+from alignment_core.runs import FALLBACK_IDENTICAL_MIN, RunConfig
 from ui import common, figures, layouts, loaders, params, watchdog
 from ui import state as S
 from ui.jobs import AlignJob
@@ -123,6 +122,7 @@ else:
 
     supervised = method == "procrustes"
     split = None
+    fallback = "identical"     # RunConfig's default; only a run on words with no seed pair uses it
     if sd.items:
         split = _split_form(method)
     seed_opts = (["all", "N pairs", "identical"] if supervised else ["none", "N pairs", "identical"])
@@ -154,6 +154,13 @@ else:
             st.warning("No seed dictionary is loaded (Data page): choose identical strings, or load one.")
         if seed_mode == "none":
             st.caption(common.UNSUPERVISED_WORDS_CAPTION.get(method, ""))
+            fallback = "identical" if st.checkbox(
+                "if it likely failed, run again with the identical strings as seed pairs", value=True,
+                key="fallback",
+                help="Decided by the run's verdict (unsupervised evidence only, never the evaluation "
+                     f"dictionary), when the vocabularies share at least {FALLBACK_IDENTICAL_MIN} words spelled "
+                     "the same (numerals, names). The result then says so and keeps the first run's verdict."
+            ) else "none"
         if sd.eval is None:
             st.caption("No evaluation dictionary: the run will not report precision.")
 
@@ -167,7 +174,7 @@ else:
                                src=sd.src.name, tgt=sd.tgt.name,
                                seed_dict=sd.seed.name if sd.seed else None,
                                eval_dict=sd.eval.name if sd.eval else None,
-                               pairs="ids" if sd.items else None, split=split)
+                               pairs="ids" if sd.items else None, split=split, fallback=fallback)
             config.method_config()  # validate the parameters before starting
             seed_dict = sd.seed.dictionary if (sd.seed and seeds != "identical") else None
             sd.job = AlignJob(name.strip() or default_name, config, sd.src.emb, sd.tgt.emb, seed_dict,
@@ -197,8 +204,7 @@ else:
         for col, rule in zip(cols, ("nn", "csls", "isf")):
             col.metric(f"P@1 {rule}", f"{r.evaluation.scores[rule]['p@1']:.1f}")
     cols[3].metric("time (s)", f"{rec.cache.get('seconds', r.timings['total_s']):.1f}")
-    if r.verdict is not None:
-        (st.success if r.verdict["status"] == "succeeded" else st.warning)(success.describe(r.verdict))
+    common.verdict(r)
     truth = loaders.truth_for(r)
     if truth is not None:   # the synthetic teaching pair: the known answer R
         err = float(np.linalg.norm(r.w - truth))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from alignment_core import success
 from alignment_core.evaluation import precision_by_frequency
 from ui import common, exports, figures, inspector
 from ui import items as items_ui
@@ -21,8 +20,7 @@ if not sd.runs:
 rec = common.run_picker("Run", key="eval_pick")
 r = rec.result
 ev = r.evaluation
-if r.verdict is not None:   # unsupervised runs: did it work, judged without the evaluation dictionary
-    (st.success if r.verdict["status"] == "succeeded" else st.warning)(success.describe(r.verdict))
+common.verdict(r)   # unsupervised runs: did it work, judged without the evaluation dictionary
 
 # ---------------------------------------------------------------- paired items
 if r.paired is not None:
