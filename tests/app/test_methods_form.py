@@ -27,6 +27,7 @@ def test_method_forms_render_and_build_valid_configs():
         # with no seed (the default choice) the page says what the default does
         assert at.radio(key="seeds_muse").value.startswith("none")
         assert any("does not play the adversarial game" in c.value for c in at.caption)
+        assert at.checkbox(key="fallback").value is True      # if it likely failed: identical strings
         assert at.selectbox(key="p_muse_init").options == ["preset", "adversarial", "ica"]
         at.selectbox(key="p_muse_preset").select("paper").run()
         at.number_input(key="p_muse_n_epochs").set_value(2).run()
