@@ -19,7 +19,7 @@
 Targets (issue 5): every page under 2 s; the map under 20 s cold and under 1 s cached;
 (issue 11) the map of 2 × 5,000 under 10 s after the warm-up; 2 × 50,000 under 60 s from a
 cold worker, under 1 s cached.
-Run: ``.venv/bin/python bench/bench_app.py [--no-big]`` (``--no-big``: without the 2 × 50,000 part).
+Run: ``.venv/bin/python bench/bench_app.py [--no-big | --big-only]`` (``--no-big``: without the 2 × 50,000 part; ``--big-only``: only it, the good and the failed alignment).
 """
 
 from __future__ import annotations
@@ -88,12 +88,29 @@ def big_map() -> dict:
         out["agreement_2x50000_in_worker_s"] = round(time.perf_counter() - t0, 2)
     finally:
         svc.worker.close()
+    # a failed alignment at the same size: a random orthogonal W, nothing anchored, so the
+    # source rows get their own UMAP (the island) beside the targets'; a fresh worker again
+    wrong = (x @ random_rotation(x.shape[1], np.random.default_rng(1)).T).astype(np.float32)
+    svc = layouts.LayoutService(warm=False)
+    try:
+        key = layouts.map_key(wrong, t, gp, "anchored", 15)
+        t0 = time.perf_counter()
+        m = svc.map(wrong, t, key, gp, n_neighbors=15).result()
+        out["map_2x50000_failed_cold_fresh_worker_s"] = round(time.perf_counter() - t0, 2)
+        out["map_2x50000_failed_layout_s"] = m.layout_seconds
+        out["map_2x50000_failed_anchored_rows"] = int(m.anchored.sum())
+        out["map_2x50000_failed_faithfulness"] = m.faithfulness
+    finally:
+        svc.worker.close()
     out["load_avg_after_2x50000"] = os.getloadavg()[0]
     return out
 
 
 def main() -> None:
     os.environ.setdefault("ALIGNSCOPE_CACHE", str(ROOT / ".cache" / "bench"))
+    if "--big-only" in sys.argv:        # only the 2 × 50,000 maps
+        print(json.dumps(big_map(), indent=2))
+        return
     out: dict = {"cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg()[0]}
 
     # -- UMAP cold: a fresh worker process, no warm-up (numba JIT included)

@@ -74,28 +74,31 @@ else:
                     table.insert(table.columns.get_loc(f"pred_{rule}") + 1, f"pred_{rule}_text",
                                  [sd.label(i) for i in table[f"pred_{rule}"]])
         rec.cache["per_word_df"] = table
-    c1, c2, c3 = st.columns([2, 1, 1])
-    q = c1.text_input("search (source, gold or prediction)", key="pw_search").strip().lower()
-    rule = c2.selectbox("rule", ["csls", "nn", "isf"], key="pw_rule")
-    filt = c3.selectbox("show", ["all", "correct", "wrong", "near miss (gold at rank 2–10)"], key="pw_filter")
-    view = table
-    if q:
-        cols = [c for c in ("source", "gold", f"pred_{rule}", "text", f"pred_{rule}_text") if c in view]
-        mask = view[cols[0]].str.lower().str.contains(q, regex=False)
-        for c in cols[1:]:
-            mask |= view[c].str.lower().str.contains(q, regex=False)
-        view = view[mask]
-    rank = view[f"rank_{rule}"]
-    if filt == "correct":
-        view = view[rank == 1]
-    elif filt == "wrong":
-        view = view[rank > 1]
-    elif filt.startswith("near"):
-        view = view[(rank > 1) & (rank <= 10)]
-    st.caption(f"{len(view)} of {len(table)} query words")
-    st.dataframe(view, hide_index=True, width="stretch", height=320, key="per_word_table")
-    with st.expander("P@1 by source frequency (thirds of the query words)"):
-        st.dataframe(pd.DataFrame(precision_by_frequency(ev.per_word, rule=rule)), hide_index=True)
+    if not ev.per_word:   # evaluated without per-word results (a run from the CLI, or a test)
+        st.caption("This run kept no per-word results: only the precision above.")
+    else:
+        c1, c2, c3 = st.columns([2, 1, 1])
+        q = c1.text_input("search (source, gold or prediction)", key="pw_search").strip().lower()
+        rule = c2.selectbox("rule", ["csls", "nn", "isf"], key="pw_rule")
+        filt = c3.selectbox("show", ["all", "correct", "wrong", "near miss (gold at rank 2–10)"], key="pw_filter")
+        view = table
+        if q:
+            cols = [c for c in ("source", "gold", f"pred_{rule}", "text", f"pred_{rule}_text") if c in view]
+            mask = view[cols[0]].str.lower().str.contains(q, regex=False)
+            for c in cols[1:]:
+                mask |= view[c].str.lower().str.contains(q, regex=False)
+            view = view[mask]
+        rank = view[f"rank_{rule}"]
+        if filt == "correct":
+            view = view[rank == 1]
+        elif filt == "wrong":
+            view = view[rank > 1]
+        elif filt.startswith("near"):
+            view = view[(rank > 1) & (rank <= 10)]
+        st.caption(f"{len(view)} of {len(table)} query words")
+        st.dataframe(view, hide_index=True, width="stretch", height=320, key="per_word_table")
+        with st.expander("P@1 by source frequency (thirds of the query words)"):
+            st.dataframe(pd.DataFrame(precision_by_frequency(ev.per_word, rule=rule)), hide_index=True)
 
 # ---------------------------------------------------------------- word inspector
 st.subheader("Word inspector")
