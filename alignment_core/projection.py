@@ -183,6 +183,10 @@ ANCHOR_CANDIDATES = 10
 #: the target map is drawn with min_dist 0 (tight local neighbourhoods: measured better
 #: map P@10 than 0.1, docs/map.md)
 ANCHOR_MIN_DIST = 0.0
+#: an island of more unanchored source rows than this is laid out with half the epochs:
+#: 2 × 50,000 under a random W (nothing anchored) took 67 s from a fresh worker, its island's
+#: UMAP 22 s of them at 200 epochs, 12 s at 100 (docs/map.md)
+ISLAND_FULL_EPOCHS_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -243,7 +247,8 @@ def anchored_map(src: np.ndarray, tgt: np.ndarray, n_neighbors: int = DEFAULT_NE
        w_j ∝ exp(β (cos(x, t_j) − cos(x, t_1))), plus a small seeded jitter (a tenth of the
        median distance between neighbouring targets) so it does not hide the target.
     4. The other source rows get their own UMAP, scaled to the target map's spread and
-       drawn to its right, a gap apart: "no translation found" is visible as an island.
+       drawn to its right, a gap apart: "no translation found" is visible as an island
+       (beyond ``ISLAND_FULL_EPOCHS_MAX`` rows, with half the epochs).
     """
     t0 = time.perf_counter()
     s = normalize_rows(np.asarray(src, np.float32))
@@ -274,7 +279,8 @@ def anchored_map(src: np.ndarray, tgt: np.ndarray, n_neighbors: int = DEFAULT_NE
         ys[a] = _anchor_positions(sims[a], ids[a], yt, beta) + rng.normal(0.0, 0.1 * step, (len(a), 2))
     free = np.nonzero(~anchored)[0]
     if len(free):
-        yf = umap_2d(s[free], n_neighbors=n_neighbors, min_dist=min_dist, seed=seed, n_epochs=n_epochs)
+        ep = n_epochs if n_epochs is None or len(free) <= ISLAND_FULL_EPOCHS_MAX else max(50, n_epochs // 2)
+        yf = umap_2d(s[free], n_neighbors=n_neighbors, min_dist=min_dist, seed=seed, n_epochs=ep)
         lo, hi = yt.min(axis=0), yt.max(axis=0)
         span = float(np.max(hi - lo)) or 1.0
         flo, fhi = yf.min(axis=0), yf.max(axis=0)
