@@ -96,9 +96,7 @@ def _explore_map_renders(page, tmp_path):
                     f"(screenshot {tmp_path / 'explore-timeout.png'})")
     # the PCA view appears at once; UMAP replaces it when ready
     title = plot.locator(".gtitle")
-    t0 = time.perf_counter()
-    while "UMAP ·" not in (title.text_content() or "") and time.perf_counter() - t0 < 240:
-        time.sleep(1)
+    _wait_for_umap(title)
     text = title.text_content() or ""
     assert re.search(r"(UMAP|PCA).*5,000 source \+ 5,000 target words, after alignment", text), text
     legend = plot.locator(".legendtext").all_text_contents()
@@ -138,6 +136,24 @@ _POINT_JS = """(gd, t) => {
 }"""
 
 
+def _wait_for_umap(title, timeout: float = 240) -> None:
+    """The PCA view appears at once; wait until the map's title says UMAP replaced it."""
+    t0 = time.perf_counter()
+    while "UMAP ·" not in (title.text_content() or "") and time.perf_counter() - t0 < timeout:
+        time.sleep(1)
+
+
+def _wait_until_picked(page, tmp_path, word: str, side: str, shot: str) -> None:
+    """The caption of the picked point names ``word`` on ``side`` (else a screenshot, and fail)."""
+    cap = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="agreement").filter(
+        has_text=f"{word} ({side})")
+    try:
+        cap.first.wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / shot), full_page=True)
+        pytest.fail(f"clicking {word!r} ({side}) picked nothing (screenshot {tmp_path / shot})")
+
+
 def _hover_and_click_a_point(page, plot, tmp_path):
     """Hover a point of the WebGL map: its word (and nearest translation) shows; click it:
     the page picks it (a caption with its agreement, lines to its neighbours on the map)."""
@@ -149,13 +165,7 @@ def _hover_and_click_a_point(page, plot, tmp_path):
     hover.wait_for(timeout=10_000)
     assert word in hover.text_content(), (word, hover.text_content())
     page.mouse.click(x, y)
-    cap = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="agreement").filter(
-        has_text=f"{word} (source)")
-    try:
-        cap.first.wait_for(timeout=60_000)
-    except Exception:
-        page.screenshot(path=str(tmp_path / "click-timeout.png"), full_page=True)
-        pytest.fail(f"clicking {word!r} picked nothing (screenshot {tmp_path / 'click-timeout.png'})")
+    _wait_until_picked(page, tmp_path, word, "source", "click-timeout.png")
     plot = page.locator(".js-plotly-plot", has_text="target words").first
     legend = plot.locator(".legendtext").all_text_contents()
     assert "10 nearest in its own space" in legend and "10 nearest in the other space" in legend, legend
@@ -171,9 +181,7 @@ def _click_on_the_compared_map(page, tmp_path, first: str):
     cmp = page.locator(".js-plotly-plot", has_text="before alignment ·").first
     cmp.wait_for(timeout=120_000)
     title = cmp.locator(".gtitle")
-    t0 = time.perf_counter()
-    while "UMAP ·" not in (title.text_content() or "") and time.perf_counter() - t0 < 240:
-        time.sleep(1)
+    _wait_for_umap(title)
     assert "UMAP ·" in (title.text_content() or ""), title.text_content()
     time.sleep(1)   # the figure settles after the rerun that drew it
     # a target point: before alignment the sources are on their own island, the targets spread out
@@ -186,14 +194,7 @@ def _click_on_the_compared_map(page, tmp_path, first: str):
     shown = hover.locator(".nums").text_content() or ""
     assert word and shown.startswith(word), (word, shown)
     page.mouse.click(x, y)
-    cap = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="agreement").filter(
-        has_text=f"{word} (target)")
-    try:
-        cap.first.wait_for(timeout=60_000)
-    except Exception:
-        page.screenshot(path=str(tmp_path / "compare-click-timeout.png"), full_page=True)
-        pytest.fail(f"clicking {word!r} on the compared map picked nothing "
-                    f"(screenshot {tmp_path / 'compare-click-timeout.png'})")
+    _wait_until_picked(page, tmp_path, word, "target", "compare-click-timeout.png")
     _no_traceback(page)
 
 
