@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from alignment_core.faithfulness import Faithfulness, gold_pairs
-from alignment_core.projection import pca_2d
+from alignment_core.faithfulness import gold_pairs
 from ui import common, exports, figures, inspector, layouts, mapview
+from ui import explore_panels as panels
 from ui import state as S
 
 common.ensure_navigation()
@@ -136,27 +136,6 @@ if query:
 
 
 # ---------------------------------------------------------------- the map
-def faithfulness_panel(faith: dict | None) -> None:
-    """The map's faithfulness numbers under it, with a one-line reading."""
-    if not faith:
-        st.caption("No dictionary pair among the drawn words: the map's faithfulness cannot be measured.")
-        return
-    f = Faithfulness(**faith)
-    c1, c2, c3 = st.columns(3)
-    if f.map_p is not None:
-        c1.metric(f"P@{f.k}: map vs aligned space", f"{f.map_p:.0%} vs {f.aligned_p:.0%}",
-                  help=f"{f.n_queries:,} dictionary words drawn with a drawn translation: the share whose "
-                       f"translation is among their {f.k} nearest target points on the map, and among their "
-                       f"{f.k} nearest drawn targets by cosine in the aligned space.")
-    c2.metric("mixing: map vs aligned space", f"{f.map_mixing:.0%} vs {f.aligned_mixing:.0%}",
-              help=f"Share of the other space's points among each point's {f.m} nearest neighbours, on the map "
-                   f"and in the aligned space (cosine), over {f.mix_sample:,} points.")
-    if f.trustworthiness is not None:
-        c3.metric("trustworthiness T(10)", f"{f.trustworthiness:.2f}",
-                  help=f"Venna & Kaski 2001, on a random subsample of {f.trust_sample:,} points.")
-    st.caption(f.reading())
-
-
 # the dictionary the map is judged by: the held-out evaluation dictionary, else the seed
 judge = sd.eval or sd.seed
 lower = rec.result.config.lowercase if rec is not None else sd.lowercase
@@ -204,8 +183,7 @@ def take_click(event, map_key: str) -> list[dict]:
 
 
 def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
-    sel_key = "ex_selection"
-    prev = st.session_state.get(sel_key)
+    prev = st.session_state.get(panels.SELECTION_KEY)
     sel_src = list(prev["src"]) if prev else []
     lines = list(found_lines)
     if show_lines and sel_src:
@@ -219,95 +197,30 @@ def draw(coords: np.ndarray, title: str, hover: list[str] | None = None):
                               neighbour_lines=mapview.neighbour_lines(ag, focus) if focus is not None and ag else ())
     event = st.plotly_chart(fig, key="ex_map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                             config={"scrollZoom": True})
-    pts = take_click(event, "ex_map")
-    chosen_src, chosen_tgt = [], []
-    for p in pts:
-        curve, idx = p.get("curve_number"), p.get("point_index")
-        if curve == 0 and idx is not None:
-            chosen_src.append(int(idx))
-        elif curve == 1 and idx is not None:
-            chosen_tgt.append(n_s + int(idx))
-    if pts:
-        new = {"src": chosen_src, "tgt": chosen_tgt}
-        if new != prev:
-            st.session_state[sel_key] = new
-            st.rerun()
-    cur = st.session_state.get(sel_key)
-    if cur and (cur["src"] or cur["tgt"]):
-        st.markdown(f"**Selected**: {len(cur['src'])} source and {len(cur['tgt'])} target words")
-        rows = [{"side": "source", "word": words[i], "dictionary": ", ".join(pairs_map.get(words[i], []))}
-                for i in cur["src"]] + [{"side": "target", "word": words[i], "dictionary": ""} for i in cur["tgt"]]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, height=260, width="stretch")
-        if st.button("clear selection", key="ex_clear"):
-            st.session_state[sel_key] = None
-            st.rerun()
-    else:
-        st.caption("Drag to pan, scroll to zoom; click a point to pick it (lines to its nearest neighbours in both "
-                   "spaces); the box or lasso of the tool bar lists the words inside.")
+    panels.selected_points(take_click(event, "ex_map"), n_s)
+    panels.selection_table(words, pairs_map)
     return fig
 
 
 def point_panel(coords: np.ndarray, fig, faith_maps: dict) -> None:
     """Under the map: the least agreeing points (a row highlights its point on the map, with
     lines to its nearest neighbours in both spaces), and the downloads."""
-    show = show_label or (lambda w: w)
     if colour_by == "correct / wrong translation" and gp is None:
         st.caption("No dictionary judges the drawn words: every translation is 'unknown'.")
-    st.subheader("Least agreeing neighbourhoods")
-    if ag is None:
-        st.caption(f"The neighbourhood agreement of the {n_s + n_t:,} drawn points is computing in the background "
-                   "(four k-NN searches in the layout worker); the ranked list, the colours that need it and each "
-                   "point's neighbour lines appear when it is ready.")
-    else:
-        st.caption(f"The {len(worst_rows)} drawn points whose {ag.k} nearest neighbours, carried through the mapping, "
-                   f"least match their {ag.k} nearest points of the other side (Jaccard; 1 = the same, 0 = none "
-                   "shared): candidates for a bad alignment or a bad dictionary entry. Pick a row to find it on "
-                   f"the map. Mean agreement: source {ag.src.mean():.2f}, target {ag.tgt.mean():.2f}.")
-        st.dataframe(worst_df, key="ex_worst", on_select="rerun", selection_mode="single-row", hide_index=True,
-                     height=300, width="stretch",
-                     column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
+    panels.least_agreeing(ag, worst_df, worst_rows, n_s + n_t)
     if focus is not None and ag is not None:
-        own, other = ag.neighbours(focus)
-        side = "source" if focus < n_s else "target"
-        st.caption(f"**{show(words[focus])}** ({side}): agreement {ag.values[focus]:.2f}; nearest translation "
-                   f"{show(words[n_s + int(ag.translation[focus])] if focus < n_s else words[int(ag.translation[focus])])} "
-                   f"(cos {ag.translation_cos[focus]:.2f}); nearest in its own space: "
-                   + ", ".join(show(words[j]) for j in own.tolist()[:5])
-                   + "; in the other space: " + ", ".join(show(words[j]) for j in other.tolist()[:5]) + ".")
+        panels.focus_caption(ag, focus, words, n_s, show_label or (lambda w: w))
     stem = exports.file_stem(rec.rid, rec.result.config.method) if rec is not None else "alignscope"
-    d1, d2, d3 = st.columns(3)
-    d1.download_button("coordinates (CSV)", key="ex_dl_csv", mime="text/csv", file_name=f"{stem}-map.csv",
-                       data=lambda: exports.map_coordinates_csv(words, n_s, coords, None if ag is None else ag.values),
-                       on_click="ignore",
-                       help="One row per drawn point: word, side, x, y, agreement.")
-    d2.download_button("figure (HTML)", key="ex_dl_html", mime="text/html", file_name=f"{stem}-map.html",
-                       data=lambda: exports.figure_html(fig), on_click="ignore",
-                       help="The map as one standalone HTML file (plotly.js bundled; opens offline).")
     about = {"run": None if rec is None else rec.rid, "layout": algo, "after_alignment": bool(after),
              "points": {"source": n_s, "target": n_t}, "judged_by": None if gp is None else int(len(gp))}
-    d3.download_button("faithfulness (JSON)", key="ex_dl_faith", mime="application/json",
-                       file_name=f"{stem}-map-faithfulness.json", on_click="ignore",
-                       data=lambda: exports.faithfulness_json(faith_maps, about),
-                       disabled=not any(faith_maps.values()),
-                       help="The map's faithfulness numbers (and the compared map's): P@10 on the map and in "
-                            "the aligned space, mixing, trustworthiness (docs/map.md). Measured for the UMAP maps.")
-
-
-def pca_of(pts: np.ndarray, slot: str) -> np.ndarray:
-    """PCA of the stacked points, kept in the session at ``slot`` (one per map)."""
-    cache_key = layouts.points_key(pts, "pca")
-    have = st.session_state.get(slot)
-    if have is None or have[0] != cache_key:
-        have = (cache_key, pca_2d(pts))
-        st.session_state[slot] = have
-    return have[1]
+    panels.downloads(stem, words, n_s, coords, None if ag is None else ag.values, fig, faith_maps, about)
 
 
 def layout_of(sx: np.ndarray, tx: np.ndarray, slot: str, key: str | None = None):
     """(coords, MapLayout or None, still computing, error or None) of one map: PCA at once, the
     UMAP maps from the layout worker (PCA meanwhile, or when it failed); ``key`` its map key
     when already computed."""
-    pca = pca_of(np.vstack([sx, tx]).astype(np.float32), slot)
+    pca = panels.pca_of(np.vstack([sx, tx]).astype(np.float32), slot)
     if LAYOUTS[algo] == "pca":
         return pca, None, False, None
     layout = LAYOUTS[algo]
@@ -360,12 +273,6 @@ def hover_of(mm) -> list[str] | None:
                              inspector.gold_map(rec, sd) if rec is not None else None, label=show_label)
 
 
-def island_caption(mm) -> None:
-    if mm is not None and LAYOUTS[algo] == "anchored" and n_s - int(mm.anchored.sum()):
-        st.caption(f"{n_s - int(mm.anchored.sum()):,} of {n_s:,} source words have no target as close as their "
-                   "own neighbours: they are drawn on their own island, right of the target map.")
-
-
 def draw_compare() -> dict | None:
     """The second map: the same words, drawn the same way, with the same point picked."""
     cname, c_src, c_tgt, c_own, c_coords, c_m, c_pending, _, ag_c = cmp
@@ -381,9 +288,9 @@ def draw_compare() -> dict | None:
         neighbour_lines=mapview.neighbour_lines(ag_c, focus) if focus is not None and ag_c is not None else ())
     take_click(st.plotly_chart(fig_c, key="ex_map_cmp", on_select="rerun", selection_mode=("points",),
                                config={"scrollZoom": True}), "ex_map_cmp")
-    island_caption(c_m)
+    panels.island_caption(c_m, n_s, LAYOUTS[algo] == "anchored")
     if c_m is not None:
-        faithfulness_panel(c_m.faithfulness)
+        panels.faithfulness_panel(c_m.faithfulness)
     elif LAYOUTS[algo] == "pca" or c_pending:
         st.caption("Faithfulness numbers are measured for the UMAP maps.")
     return None if c_m is None else c_m.faithfulness
@@ -394,16 +301,16 @@ if cmp is not None:
     left, right = st.columns(2)
     with left:
         fig = draw(coords, title, hover_of(m))
-        island_caption(m)
+        panels.island_caption(m, n_s, LAYOUTS[algo] == "anchored")
         if m is not None:
-            faithfulness_panel(m.faithfulness)
+            panels.faithfulness_panel(m.faithfulness)
     with right:
         cmp_faith = draw_compare()
 else:
     fig = draw(coords, title, hover_of(m))
-    island_caption(m)
+    panels.island_caption(m, n_s, LAYOUTS[algo] == "anchored")
     if m is not None:
-        faithfulness_panel(m.faithfulness)
+        panels.faithfulness_panel(m.faithfulness)
     cmp_faith = None
 faith_maps = {"map": None if m is None else m.faithfulness}
 if cmp is not None:
