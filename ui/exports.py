@@ -79,8 +79,8 @@ def map_coordinates_csv(words, n_src: int, coords: np.ndarray, agreement: np.nda
 
 def figure_html(fig) -> bytes:
     """A Plotly figure as one standalone HTML file, plotly.js bundled (no CDN, so it opens
-    without a network)."""
-    return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
+    without a network); the mouse wheel zooms, as on the page."""
+    return fig.to_html(include_plotlyjs=True, full_html=True, config={"scrollZoom": True}).encode("utf-8")
 
 
 def faithfulness_json(maps: dict[str, dict | None], about: dict) -> bytes:

@@ -149,6 +149,7 @@ def test_map_downloads_read_back():
     assert "<html>" in html[:100] and "oiseau" in html
     assert len(html) > 3_000_000                                  # plotly.js is inside the file
     assert 'src="https://cdn.plot.ly' not in html
+    assert '"scrollZoom": true' in html                          # the wheel zooms, as on the page
 
 
 def test_the_latest_way_of_picking_a_point_wins():
