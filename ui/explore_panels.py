@@ -13,7 +13,7 @@ import streamlit as st
 
 from alignment_core.faithfulness import Faithfulness
 from alignment_core.projection import pca_2d
-from ui import exports, layouts
+from ui import exports, layouts, mapview
 
 SELECTION_KEY = "ex_selection"
 
@@ -67,9 +67,9 @@ def selected_points(points: Sequence[dict], n_s: int) -> None:
     chosen_src, chosen_tgt = [], []
     for p in points:
         curve, idx = p.get("curve_number"), p.get("point_index")
-        if curve == 0 and idx is not None:
+        if curve == mapview.SRC_TRACE and idx is not None:
             chosen_src.append(int(idx))
-        elif curve == 1 and idx is not None:
+        elif curve == mapview.TGT_TRACE and idx is not None:
             chosen_tgt.append(n_s + int(idx))
     new = {"src": chosen_src, "tgt": chosen_tgt}
     if new != st.session_state.get(SELECTION_KEY):

@@ -8,6 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ui.mapview import SRC_TRACE, TGT_TRACE
+
 SRC_COLOR = "#1f77b4"
 TGT_COLOR = "#ff7f0e"
 HIGHLIGHT = "#d62728"
@@ -142,8 +144,10 @@ def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
     """Both spaces on one map: ``coords`` (n, 2) with the first ``n_src`` rows the source
     words. ``highlight`` are row indices drawn large; ``lines`` join (source row, target row);
     ``hover`` one hover line per row (default: the word). Points are WebGL
-    (``Scattergl``): trace 0 the source rows, trace 1 the target rows, always, so 2 × 50,000
-    stay responsive and a selection's curve number says the side.
+    (``Scattergl``): trace ``TGT_TRACE`` (0) the target rows, drawn first, and trace
+    ``SRC_TRACE`` (1) the source rows on top of them (the anchored map draws a mapped word on
+    its translation: drawn under it, it would be hidden), always, so 2 × 50,000 stay
+    responsive and a selection's curve number says the side; the legend lists the source first.
 
     ``colour`` (:class:`ui.mapview.Colouring`, default by space): "category" colours each
     point by its category (a legend entry per category, sides told apart by the marker:
@@ -153,8 +157,10 @@ def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
     fig = go.Figure()
     hover = list(words) if hover is None else list(hover)
     kind = getattr(colour, "kind", "space")
-    for k, (name, color, sl) in enumerate(((src_label, SRC_COLOR, slice(0, n_src)),
-                                           (tgt_label, TGT_COLOR, slice(n_src, len(words))))):
+    sides = {SRC_TRACE: (src_label, SRC_COLOR, slice(0, n_src)), TGT_TRACE: (tgt_label, TGT_COLOR, slice(n_src, len(words)))}
+    for trace in sorted(sides):
+        name, color, sl = sides[trace]
+        k = 0 if trace == SRC_TRACE else 1
         c = coords[sl]
         marker = dict(color=color, size=4, opacity=0.55)
         if kind == "category":
@@ -165,7 +171,8 @@ def scatter_map(coords: np.ndarray, words: Sequence[str], n_src: int,
             marker = dict(color=np.asarray(colour.values, dtype=np.float64)[sl], coloraxis="coloraxis", size=5,
                           opacity=0.75, symbol="circle" if k == 0 else "diamond")
         fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers", name=name, marker=marker,
-                                   text=hover[sl], hovertemplate="%{text}<extra>" + name + "</extra>"))
+                                   text=hover[sl], hovertemplate="%{text}<extra>" + name + "</extra>",
+                                   legendrank=1 + k))
     if kind == "category":   # legend entries only: the two point traces stay traces 0 and 1
         present = set(np.asarray(colour.values).tolist())
         for v, (lab, col) in colour.categories.items():

@@ -18,6 +18,9 @@ COLOUR_BY = ("space", "correct / wrong translation", "neighbourhood agreement", 
 CORRECTNESS = {CORRECT: ("correct", "#2ca02c"), WRONG: ("wrong", "#d62728"), UNKNOWN: ("unknown", "#c7c7c7")}
 WORST_N = 200
 WORST_COLUMNS = ["word", "side", "agreement", "nearest translation"]
+#: the map's two point traces (:func:`ui.figures.scatter_map`): the targets are drawn first,
+#: so the mapped source points, often drawn on top of their translations, stay visible
+TGT_TRACE, SRC_TRACE = 0, 1
 
 
 #: beyond this many drawn points in all, the agreement is computed in the layout worker
@@ -70,14 +73,14 @@ def focus_row(store: dict, **sources: int | None) -> int | None:
 
 
 def clicked_row(points: Sequence[dict], n_src: int) -> int | None:
-    """The joint row of a click on the map: a selection of exactly one point (trace 0 the
-    source rows, trace 1 the target rows), else None."""
+    """The joint row (source rows first) of a click on the map: a selection of exactly one
+    point of trace ``SRC_TRACE`` (the source rows) or ``TGT_TRACE`` (the target rows), else None."""
     if len(points) != 1:
         return None
     curve, idx = points[0].get("curve_number"), points[0].get("point_index")
-    if idx is None or curve not in (0, 1):
+    if idx is None or curve not in (SRC_TRACE, TGT_TRACE):
         return None
-    return int(idx) + (n_src if curve == 1 else 0)
+    return int(idx) + (n_src if curve == TGT_TRACE else 0)
 
 
 def take_click(store: dict, map_key: str, points: Sequence[dict], n_src: int,

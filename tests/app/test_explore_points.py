@@ -54,6 +54,7 @@ def _explore_after_a_run(layout: str | None = None):
 
 
 def test_colour_by_ranked_list_and_highlight_on_the_explore_page():
+    S, T = mapview.SRC_TRACE, mapview.TGT_TRACE      # the figure's source and target traces
     at, sd = _explore_after_a_run("PCA")
     rec = sd.last_run()
     assert not at.exception, [e.value for e in at.exception]
@@ -65,8 +66,8 @@ def test_colour_by_ranked_list_and_highlight_on_the_explore_page():
     # the map: two WebGL traces (source, target), hover with the agreement
     fig = _figure(at)
     assert [t["type"] for t in fig["data"][:2]] == ["scattergl", "scattergl"]
-    assert len(_array(fig["data"][0]["x"])) == CAP and len(_array(fig["data"][1]["x"])) == CAP
-    assert "agreement@10" in fig["data"][0]["text"][0]
+    assert len(_array(fig["data"][S]["x"])) == CAP and len(_array(fig["data"][T]["x"])) == CAP
+    assert "agreement@10" in fig["data"][S]["text"][0]
     assert at.selectbox(key="ex_colour").value == "space"
     assert all(t["name"] != "highlighted" for t in fig["data"])
 
@@ -84,21 +85,21 @@ def test_colour_by_ranked_list_and_highlight_on_the_explore_page():
     assert not at.exception, [e.value for e in at.exception]
     fig = _figure(at)
     assert [t["type"] for t in fig["data"][:2]] == ["scattergl", "scattergl"]
-    assert np.allclose(_array(fig["data"][0]["marker"]["color"]), ag.src)
-    assert np.allclose(_array(fig["data"][1]["marker"]["color"]), ag.tgt)
+    assert np.allclose(_array(fig["data"][S]["marker"]["color"]), ag.src)
+    assert np.allclose(_array(fig["data"][T]["marker"]["color"]), ag.tgt)
     assert fig["layout"]["coloraxis"]["cmax"] == 1.0
 
     # hub occurrence: N_k, summing to n·k on each side (each point's k nearest of the other side)
     at.selectbox(key="ex_colour").set_value("hub occurrence N_k").run()
     fig = _figure(at)
-    nk_t = _array(fig["data"][1]["marker"]["color"])
-    assert nk_t.sum() == CAP * 10 and _array(fig["data"][0]["marker"]["color"]).sum() == CAP * 10
+    nk_t = _array(fig["data"][T]["marker"]["color"])
+    assert nk_t.sum() == CAP * 10 and _array(fig["data"][S]["marker"]["color"]).sum() == CAP * 10
     assert np.array_equal(nk_t, ag.hub_occurrence()[CAP:])
 
     # frequency rank: the row in its file
     at.selectbox(key="ex_colour").set_value("frequency rank").run()
     fig = _figure(at)
-    assert np.array_equal(_array(fig["data"][0]["marker"]["color"]), np.arange(CAP))
+    assert np.array_equal(_array(fig["data"][S]["marker"]["color"]), np.arange(CAP))
 
     # correct / wrong: judged by the evaluation dictionary, as the core says
     at.selectbox(key="ex_colour").set_value("correct / wrong translation").run()
@@ -106,7 +107,7 @@ def test_colour_by_ranked_list_and_highlight_on_the_explore_page():
     fig = _figure(at)
     d = sd.eval.dictionary.lowercased() if r.config.lowercase else sd.eval.dictionary
     status = ag.correctness(gold_pairs(r.src.words[:CAP], r.tgt.words[:CAP], d.pairs))
-    colours = list(fig["data"][0]["marker"]["color"])
+    colours = list(fig["data"][S]["marker"]["color"])
     for code in (CORRECT, WRONG, UNKNOWN):
         want = int((status[:CAP] == code).sum())
         assert want > 0 and colours.count(mapview.CORRECTNESS[code][1]) == want, code
@@ -145,6 +146,11 @@ def test_map_downloads_read_back():
     assert np.allclose(df[["x", "y"]].to_numpy(), coords) and np.allclose(df["agreement"], agr)
     assert df["word"].tolist() == words
     fig = figures.scatter_map(coords, words, 2)
+    # the targets are drawn first, the source points on top (an anchored word sits on its
+    # translation); the legend still lists the source first
+    assert [t.name for t in fig.data[:2]] == ["target", "source"]
+    assert list(fig.data[1].x) == [0.0, 2.5] and list(fig.data[0].text) == words[2:]
+    assert fig.data[1].legendrank < fig.data[0].legendrank
     html = exports.figure_html(fig).decode()
     assert "<html>" in html[:100] and "oiseau" in html
     assert len(html) > 3_000_000                                  # plotly.js is inside the file
@@ -162,10 +168,12 @@ def test_the_latest_way_of_picking_a_point_wins():
     assert mapview.focus_row(store, query=5, list=9, click=3) == 5                # then a search
     assert mapview.focus_row(store, query=None, list=9, click=3) == 9             # search cleared: the list's
     assert mapview.focus_row(store, query=None, list=None, click=3) == 3
-    # a click is a selection of exactly one point; trace 1 holds the target rows
-    assert mapview.clicked_row([{"curve_number": 1, "point_index": 4}], 100) == 104
-    assert mapview.clicked_row([{"curve_number": 0, "point_index": 4}], 100) == 4
-    assert mapview.clicked_row([{"curve_number": 0, "point_index": 4}] * 2, 100) is None
+    # a click is a selection of exactly one point; trace 0 holds the target rows (drawn first,
+    # under the source points), trace 1 the source rows
+    assert (mapview.TGT_TRACE, mapview.SRC_TRACE) == (0, 1)
+    assert mapview.clicked_row([{"curve_number": 0, "point_index": 4}], 100) == 104
+    assert mapview.clicked_row([{"curve_number": 1, "point_index": 4}], 100) == 4
+    assert mapview.clicked_row([{"curve_number": 1, "point_index": 4}] * 2, 100) is None
     assert mapview.clicked_row([{"curve_number": 3, "point_index": 0}], 100) is None   # a highlight trace
 
 
@@ -175,17 +183,18 @@ def test_a_click_on_either_map_picks_and_an_old_click_does_not_take_the_pick_bac
     (still its selection) does not pick its point again on the next rerun."""
     words = ["kissa", "koira", "chat", "chien"]
     store: dict = {}
+    S, T = mapview.SRC_TRACE, mapview.TGT_TRACE
     on = lambda curve, i: [{"curve_number": curve, "point_index": i}]   # noqa: E731
-    assert mapview.take_click(store, "ex_map_cmp", on(1, 1), 2, words) == (True, [])     # the compared map
+    assert mapview.take_click(store, "ex_map_cmp", on(T, 1), 2, words) == (True, [])     # the compared map
     assert store["ex_clicked"] == ("target", "chien")
-    assert mapview.take_click(store, "ex_map", on(0, 0), 2, words) == (True, [])         # then the main map
+    assert mapview.take_click(store, "ex_map", on(S, 0), 2, words) == (True, [])         # then the main map
     assert store["ex_clicked"] == ("source", "kissa")
-    assert mapview.take_click(store, "ex_map_cmp", on(1, 1), 2, words) == (False, [])    # rerun: old click
-    assert mapview.take_click(store, "ex_map", on(0, 0), 2, words) == (False, [])
+    assert mapview.take_click(store, "ex_map_cmp", on(T, 1), 2, words) == (False, [])    # rerun: old click
+    assert mapview.take_click(store, "ex_map", on(S, 0), 2, words) == (False, [])
     assert store["ex_clicked"] == ("source", "kissa")
-    box = on(0, 0) + on(1, 0)                                                        # a box: not a click
+    box = on(S, 0) + on(T, 0)                                                        # a box: not a click
     assert mapview.take_click(store, "ex_map", box, 2, words) == (False, box)
-    assert mapview.take_click(store, "ex_map", on(0, 0), 2, words) == (True, [])         # the same point again
+    assert mapview.take_click(store, "ex_map", on(S, 0), 2, words) == (True, [])         # the same point again
 
 
 def test_compare_before_and_after_alignment_in_one_frame():

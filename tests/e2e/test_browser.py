@@ -113,11 +113,12 @@ def _explore_map_renders(page, tmp_path):
 
 #: where on the page a source point is drawn (plotly's own axis maps), and its hover text
 _POINT_JS = """(gd, t) => {
-  t = t || 0;    // the trace: 0 the source points, 1 the target points
+  t = t || 0;    // 0 the source points (trace 1, drawn on top), 1 the target points (trace 0)
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
   const px = (tr) => Array.from(tr.x, (v) => xa.l2p(v)), py = (tr) => Array.from(tr.y, (v) => ya.l2p(v));
-  const x0 = px(gd._fullData[0]), y0 = py(gd._fullData[0]);
-  const ax = x0.concat(px(gd._fullData[1])), ay = y0.concat(py(gd._fullData[1]));
+  const src = gd._fullData[1], tgt = gd._fullData[0];
+  const x0 = px(src), y0 = py(src);
+  const ax = x0.concat(px(tgt)), ay = y0.concat(py(tgt));
   const off = t ? x0.length : 0, n = t ? ax.length - x0.length : x0.length;
   // the most isolated of 400 points of the trace (in pixels, against every point): a click takes it
   let best = 0, room = -1;
@@ -132,7 +133,7 @@ _POINT_JS = """(gd, t) => {
     if (near > room) { room = near; best = i; }
   }
   return [r.left + xa._offset + ax[off + best], r.top + ya._offset + ay[off + best],
-          String(gd._fullData[t].text[best]), Math.sqrt(room)];
+          String((t ? tgt : src).text[best]), Math.sqrt(room)];
 }"""
 
 
