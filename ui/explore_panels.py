@@ -46,8 +46,9 @@ def island_caption(m, n_s: int, anchored_layout: bool) -> None:
         return
     free = n_s - int(m.anchored.sum())
     if free:
-        st.caption(f"{free:,} of {n_s:,} source words have no target as close as their own neighbours: they "
-                   "are drawn on their own island, right of the target map.")
+        st.caption(f"{free:,} of {n_s:,} source words have no target as close as their own neighbours, nor a "
+                   "mutual nearest target closer than chance: they are drawn on their own island, right of the "
+                   "target map.")
 
 
 def pca_of(pts: np.ndarray, slot: str) -> np.ndarray:
