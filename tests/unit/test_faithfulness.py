@@ -179,7 +179,7 @@ def test_the_sample_map_after_procrustes():
     f = F.faithfulness(src, tgt, m.coords, gold)
     assert f.n_queries == 314
     assert abs(f.aligned_p - 0.825) <= 0.02, f
-    assert f.map_p >= 0.75 * f.aligned_p, f            # measured 0.643 (78 %); 0.659 (80 %) on umap-learn 0.5.12
+    assert f.map_p >= 0.75 * f.aligned_p, f            # measured 0.643 (78 %); 0.656 (80 %) on umap-learn 0.5.12
     assert f.trustworthiness >= 0.89, f                 # measured 0.905
     assert f.map_mixing - f.aligned_mixing <= 0.25, f   # measured 0.334 vs 0.156: over-mixed (docs/map.md)
     rng = np.random.default_rng(1)
