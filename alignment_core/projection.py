@@ -245,7 +245,9 @@ def chance_cosine(s: np.ndarray, t: np.ndarray, q: float, seed: int | None = 0,
     under one seeded random rotation R: the best cosine a mapping that knows nothing earns."""
     rng = np.random.default_rng([12345, 0 if seed is None else seed])
     rows = s if len(s) <= sample else s[np.sort(rng.choice(len(s), size=sample, replace=False))]
-    rot, _ = np.linalg.qr(rng.standard_normal((s.shape[1], s.shape[1])))
+    from .synthetic import random_rotation
+
+    rot = random_rotation(s.shape[1], rng)
     best, _ = map_knn(normalize_rows((rows @ rot).astype(np.float32)), t, 1)
     return float(np.quantile(best[:, 0], q))
 

@@ -67,19 +67,15 @@ def big_map() -> dict:
     """The 2 × 50,000 map through a fresh layout worker (see the module docstring)."""
     import numpy as np
 
+    from _common import rotated_floret
+
     from alignment_core import projection as P
-    from alignment_core.io import load_embeddings
     from alignment_core.synthetic import random_rotation
     from ui import layouts
 
-    shared = Path(os.environ.get("ALIGNSCOPE_SHARED_DATA", ROOT.parent / "shared" / "data"))
-    x = load_embeddings(shared / "embeddings" / "fi.floret.300d.50k.vec.gz").normalize().vectors
     rng = np.random.default_rng(0)
-    r = random_rotation(x.shape[1], rng)
-    scale = float(np.sqrt((x ** 2).sum(axis=1).mean() / x.shape[1]))
-    t = (x @ r.T + rng.standard_normal(x.shape, dtype=np.float32) * (0.02 * scale)).astype(np.float32)
-    t /= np.linalg.norm(t, axis=1, keepdims=True)
-    mapped = (x @ r.T).astype(np.float32)                   # the true rotation
+    emb, mapped, t = rotated_floret(0.02, rng)              # mapped by the true rotation
+    x = emb.vectors
     q = np.sort(rng.choice(len(x), 5000, replace=False))
     gp = np.stack([q, q], axis=1)                           # 5,000 identity queries
     out: dict = {"map_2x50000_points": [len(mapped), len(t)], "load_avg_before_2x50000": os.getloadavg()[0]}

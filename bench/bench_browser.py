@@ -25,20 +25,18 @@ Run: ``.venv/bin/python bench/bench_browser.py [N]`` (N points a side, default 5
 from __future__ import annotations
 
 import json
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import DATA, ROOT  # noqa: F401  (ROOT puts the project on sys.path)
+from _common import ROOT, rotated_floret
 
 import numpy as np
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from e2e_support import ARGS, CHROMIUM  # noqa: E402  (the browser tests' Chromium and its flags)
 
 _FRAMES_JS = """() => { window.__frames = []; window.__relayout = [];
   const tick = (t) => { window.__frames.push(t); requestAnimationFrame(tick); };
@@ -56,17 +54,12 @@ _RENDERER_JS = """() => { const c = document.createElement('canvas').getContext(
 
 
 def _points(n: int) -> tuple[np.ndarray, list[str]]:
-    from alignment_core.io import load_embeddings
+    """PCA coordinates of the first ``n`` rows of the benchmarks' rotated floret pair (the
+    mapped source, then the target), and their words."""
     from alignment_core.projection import pca_2d
-    from alignment_core.retrieval import normalize_rows
 
-    emb = load_embeddings(DATA / "embeddings" / "fi.floret.300d.50k.vec.gz", max_vocab=n)
-    x = normalize_rows(emb.vectors)
-    rng = np.random.default_rng(0)
-    q, _ = np.linalg.qr(rng.standard_normal((x.shape[1], x.shape[1])))
-    y = normalize_rows((x @ q + 0.02 * rng.standard_normal(x.shape) / np.sqrt(x.shape[1])).astype(np.float32))
-    pts = np.vstack([x, normalize_rows(y @ q.T)]).astype(np.float32)   # mapped back by the true rotation
-    return pca_2d(pts), list(emb.words) * 2
+    emb, mapped, t = rotated_floret(0.02)
+    return pca_2d(np.vstack([mapped[:n], t[:n]])), list(emb.words[:n]) * 2
 
 
 def _frames_between(pg, t0: float, t1: float) -> dict:

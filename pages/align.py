@@ -152,9 +152,8 @@ else:
         seeds = int(n_seed) if seed_mode == "N pairs" else seed_mode
         if seed_mode in ("all", "N pairs") and sd.seed is None:
             st.warning("No seed dictionary is loaded (Data page): choose identical strings, or load one.")
-        if seed_mode == "identical" and method == "mini-vec2vec":
-            st.caption(common.UNSUPERVISED_WORDS_CAPTION[method].replace("With no seed", "With the identical strings "
-                                                                         "as seed pairs (added to every step)"))
+        if seed_mode == "identical" and method in common.IDENTICAL_SEEDS_CAPTION:
+            st.caption(common.IDENTICAL_SEEDS_CAPTION[method])
         if seed_mode == "none":
             st.caption(common.UNSUPERVISED_WORDS_CAPTION.get(method, ""))
             fallback = "identical" if st.checkbox(

@@ -33,7 +33,8 @@ LAYOUTS = {"anchored UMAP": "anchored", "joint UMAP": "joint", "PCA": "pca"}
 algo = c3.radio("layout", list(LAYOUTS), horizontal=True, key="ex_algo",
                 help="anchored UMAP: a UMAP of the target words, each mapped source word drawn beside the "
                      "targets nearest to it when its best translation is as close as its own neighbours (or beats "
-                     "chance and is mutual), the others on their own island (docs/map.md). joint UMAP: one UMAP of both sets of points.")
+                     "chance and is mutual), the others on their own island (docs/map.md). joint UMAP: one "
+                     "UMAP of both sets of points.")
 query = c4.text_input("find a source word", key="ex_find").strip()
 l1, l2, l3 = st.columns([2, 1, 1])
 show_lines = l1.checkbox("lines joining dictionary pairs among the selected or found words", value=True,

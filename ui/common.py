@@ -23,6 +23,13 @@ UNSUPERVISED_WORDS_CAPTION = {
                     "the candidates (ica consensus, 5 rounds a candidate, polish 8, the 15,000 most frequent "
                     "words): recorded in the run's config. The result says whether it is likely to have worked.",
 }
+#: mini-vec2vec with the identical strings as seed pairs: the word defaults too (docs/defaults.md)
+IDENTICAL_SEEDS_CAPTION = {
+    "mini-vec2vec": "With the identical strings as seed pairs (a few numerals and names, added to every step), "
+                    "mini-vec2vec uses the same settings as with no seed unless you set `init`: init = `ica`, "
+                    "ica consensus, 5 CSLS rounds a candidate, polish 8, the 15,000 most frequent words "
+                    "(Finnish → French: CSLS P@1 about 33, against about 23 with the k-means anchors).",
+}
 
 
 def ensure_navigation() -> None:

@@ -65,14 +65,8 @@ def selected_points(points: Sequence[dict], n_s: int) -> None:
     """A box or lasso selection of the map (its points) into the session; reruns when it changed."""
     if not points:
         return
-    chosen_src, chosen_tgt = [], []
-    for p in points:
-        curve, idx = p.get("curve_number"), p.get("point_index")
-        if curve == mapview.SRC_TRACE and idx is not None:
-            chosen_src.append(int(idx))
-        elif curve == mapview.TGT_TRACE and idx is not None:
-            chosen_tgt.append(n_s + int(idx))
-    new = {"src": chosen_src, "tgt": chosen_tgt}
+    rows = [r for r in (mapview.point_row(p, n_s) for p in points) if r is not None]
+    new = {"src": [r for r in rows if r < n_s], "tgt": [r for r in rows if r >= n_s]}
     if new != st.session_state.get(SELECTION_KEY):
         st.session_state[SELECTION_KEY] = new
         st.rerun()

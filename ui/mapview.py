@@ -72,15 +72,18 @@ def focus_row(store: dict, **sources: int | None) -> int | None:
     return None
 
 
-def clicked_row(points: Sequence[dict], n_src: int) -> int | None:
-    """The joint row (source rows first) of a click on the map: a selection of exactly one
-    point of trace ``SRC_TRACE`` (the source rows) or ``TGT_TRACE`` (the target rows), else None."""
-    if len(points) != 1:
-        return None
-    curve, idx = points[0].get("curve_number"), points[0].get("point_index")
+def point_row(point: dict, n_src: int) -> int | None:
+    """The joint row (source rows first) of one selected map point: trace ``SRC_TRACE`` holds
+    the source rows, ``TGT_TRACE`` the target rows; None for any other trace (highlights, lines)."""
+    curve, idx = point.get("curve_number"), point.get("point_index")
     if idx is None or curve not in (SRC_TRACE, TGT_TRACE):
         return None
     return int(idx) + (n_src if curve == TGT_TRACE else 0)
+
+
+def clicked_row(points: Sequence[dict], n_src: int) -> int | None:
+    """The joint row of a click on the map: a selection of exactly one point, else None."""
+    return point_row(points[0], n_src) if len(points) == 1 else None
 
 
 def take_click(store: dict, map_key: str, points: Sequence[dict], n_src: int,
