@@ -170,6 +170,41 @@ def retrieval_precision(src_x: np.ndarray, tgt_x: np.ndarray, coords: np.ndarray
     return int(len(q)), float(_hits(map_ids, gq).mean()), float(_hits(al_ids, gq).mean())
 
 
+def _mix_queries(n: int, sample: int | None, seed: int) -> np.ndarray:
+    if sample is not None and n > sample:
+        return np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+    return np.arange(n)
+
+
+def _cross_share(ids: np.ndarray, q: np.ndarray, side: np.ndarray) -> float:
+    own = q[:, None]
+    keep = ids != own                       # drop the point itself (wherever ties put it)
+    # rows where itself was not among the m + 1 (exact duplicates): drop the last
+    no_self = keep.all(axis=1)
+    keep[no_self, -1] = False
+    cross = (side[ids] != side[own]) & keep
+    return float((cross.sum(axis=1) / keep.sum(axis=1)).mean())
+
+
+def map_mixing(coords: np.ndarray, n_s: int, m: int = K_MIXING, sample: int | None = MIX_SAMPLE,
+               seed: int = 0) -> float:
+    """Mixing on the map ``coords`` (the ``n_s`` source rows first; Euclidean in 2-D)."""
+    coords = np.asarray(coords, np.float64)
+    n = coords.shape[0]
+    q = _mix_queries(n, sample, seed)
+    return _cross_share(_map_knn(coords, coords[q], int(min(m, n - 1)) + 1), q, np.arange(n) >= n_s)
+
+
+def aligned_mixing(src_x: np.ndarray, tgt_x: np.ndarray, m: int = K_MIXING, sample: int | None = MIX_SAMPLE,
+                   seed: int = 0) -> float:
+    """Mixing in the aligned space (cosine, faiss) of ``[src_x; tgt_x]``."""
+    x = normalize_rows(np.vstack([np.asarray(src_x, np.float32), np.asarray(tgt_x, np.float32)]))
+    n = x.shape[0]
+    q = _mix_queries(n, sample, seed)
+    _, ids = knn(x[q], x, int(min(m, n - 1)) + 1)
+    return _cross_share(ids, q, np.arange(n) >= src_x.shape[0])
+
+
 def mixing(src_x: np.ndarray, tgt_x: np.ndarray, coords: np.ndarray, m: int = K_MIXING,
            sample: int | None = MIX_SAMPLE, seed: int = 0) -> tuple[float, float, int]:
     """(map mixing, aligned mixing, query points): the mean share of other-space points
@@ -177,27 +212,9 @@ def mixing(src_x: np.ndarray, tgt_x: np.ndarray, coords: np.ndarray, m: int = K_
     and in the aligned space (cosine, faiss). Beyond ``sample`` points the mean is over a
     seeded random sample of query points; neighbours are always searched among all."""
     n_s = src_x.shape[0]
-    x = normalize_rows(np.vstack([src_x, tgt_x]))
-    n = x.shape[0]
-    if sample is not None and n > sample:
-        q = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
-    else:
-        q = np.arange(n)
-    side = np.arange(n) >= n_s
-    mm = int(min(m, n - 1))
-    map_ids = _map_knn(coords, coords[q], mm + 1)
-    _, al_ids = knn(x[q], x, mm + 1)
-
-    def share(ids: np.ndarray) -> float:
-        own = q[:, None]
-        keep = ids != own                       # drop the point itself (wherever ties put it)
-        # rows where itself was not among the m + 1 (exact duplicates): drop the last
-        no_self = keep.all(axis=1)
-        keep[no_self, -1] = False
-        cross = (side[ids] != side[own]) & keep
-        return float((cross.sum(axis=1) / keep.sum(axis=1)).mean())
-
-    return share(map_ids), share(al_ids), int(len(q))
+    n = n_s + tgt_x.shape[0]
+    return (map_mixing(coords, n_s, m, sample, seed), aligned_mixing(src_x, tgt_x, m, sample, seed),
+            int(len(_mix_queries(n, sample, seed))))
 
 
 def trust_subsample(x: np.ndarray, coords: np.ndarray, n: int = TRUST_SAMPLE, k: int = TRUST_K,

@@ -158,7 +158,8 @@ def test_the_sample_map_after_procrustes():
     """The goal of issue 11 on the sample (5,000 words per side, eval dictionary), with the
     numbers measured in docs/map.md as bands: the anchored map shows translations
     (map P@10 ≥ 0.75 × aligned, against 0.49 for the joint UMAP), keeps neighbourhoods
-    (T ≥ 0.89), and a failed alignment (a random orthogonal W) still looks failed."""
+    (T ≥ 0.89), interleaves the two languages as the aligned space does (mixing within 0.06),
+    and a failed alignment (a random orthogonal W) still looks failed."""
     from alignment_core.dictionary import load_dictionary
     from alignment_core.io import load_embeddings
     from alignment_core.runs import RunConfig, execute
@@ -175,9 +176,11 @@ def test_the_sample_map_after_procrustes():
     f = F.faithfulness(src, tgt, m.coords, gold)
     assert f.n_queries == 314
     assert abs(f.aligned_p - 0.825) <= 0.02, f
-    assert f.map_p >= 0.75 * f.aligned_p, f            # measured 0.643 (78 %); 0.656 (80 %) on umap-learn 0.5.12
-    assert f.trustworthiness >= 0.89, f                 # measured 0.905
-    assert f.map_mixing - f.aligned_mixing <= 0.25, f   # measured 0.334 vs 0.156: over-mixed (docs/map.md)
+    assert f.map_p >= 0.75 * f.aligned_p, f            # measured 0.646 (78 %; seeds 0-2: 0.640-0.646)
+    assert f.trustworthiness >= 0.89, f                 # measured 0.901 (seeds 0-2: 0.896-0.901)
+    # the goal: within 0.05 of the aligned space's; measured 0.198 vs 0.156 after the separation
+    # (0.351 without it: over-mixed; docs/map.md, "Separating the two sheets")
+    assert abs(f.map_mixing - f.aligned_mixing) <= 0.06, f
     rng = np.random.default_rng(1)
     w, _ = np.linalg.qr(rng.standard_normal((src.shape[1], src.shape[1])))
     wrong = (src @ w.T).astype(np.float32)
