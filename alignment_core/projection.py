@@ -365,7 +365,7 @@ def separate_sheets(coords: np.ndarray, anchored: np.ndarray, sims: np.ndarray, 
     n = len(anchored)
     y = np.asarray(coords, np.float64).copy()
     a = np.nonzero(anchored)[0]
-    if len(a) == 0 or len(y) == n or steps <= 0:
+    if len(a) == 0 or len(y) == n or steps <= 0 or not step > 0 or not np.isfinite(step):
         return np.ascontiguousarray(coords, np.float32)
     home = y.copy()
     c = ids.shape[1]
