@@ -214,7 +214,7 @@ def mixing(src_x: np.ndarray, tgt_x: np.ndarray, coords: np.ndarray, m: int = K_
     n_s = src_x.shape[0]
     n = n_s + tgt_x.shape[0]
     return (map_mixing(coords, n_s, m, sample, seed), aligned_mixing(src_x, tgt_x, m, sample, seed),
-            int(len(_mix_queries(n, sample, seed))))
+            n if sample is None else int(min(n, sample)))
 
 
 def trust_subsample(x: np.ndarray, coords: np.ndarray, n: int = TRUST_SAMPLE, k: int = TRUST_K,

@@ -303,33 +303,28 @@ class _Mesh:
             z[: k.shape[0], : k.shape[1]] = k
             self.fk.append(fft.rfft2(np.roll(z, (-self.w, -self.w), axis=(0, 1))))
 
-    def _cells(self, y: np.ndarray):
-        u = (y - self.lo) / self.cell
-        g = np.array(self.shape) - 2
-        u = np.clip(u, 0.0, g + 1 - 1e-9)
+    def _corners(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Cloud-in-cell: the 4 grid nodes (row, column) around each point and their bilinear
+        weights; the same weights deposit a point's mass and read a field back at it."""
+        u = np.clip((y - self.lo) / self.cell, 0.0, np.array(self.shape) - 1 - 1e-9)
         i0 = np.floor(u).astype(np.int64)
         f = u - i0
-        return i0, f
+        return [(i0[:, 0] + ox, i0[:, 1] + oy, (f[:, 0] if ox else 1 - f[:, 0]) * (f[:, 1] if oy else 1 - f[:, 1]))
+                for ox in (0, 1) for oy in (0, 1)]
 
     def field(self, y_from: np.ndarray, y_at: np.ndarray) -> np.ndarray:
         from scipy import fft
 
-        i0, f = self._cells(y_from)
         rho = np.zeros(self.full)
-        flat = rho.reshape(-1)
         ny = self.full[1]
-        for ox, oy, wt in ((0, 0, (1 - f[:, 0]) * (1 - f[:, 1])), (1, 0, f[:, 0] * (1 - f[:, 1])),
-                           (0, 1, (1 - f[:, 0]) * f[:, 1]), (1, 1, f[:, 0] * f[:, 1])):
-            flat += np.bincount((i0[:, 0] + ox) * ny + i0[:, 1] + oy, weights=wt, minlength=flat.size)
+        for i, j, wt in self._corners(y_from):
+            rho.reshape(-1)[:] += np.bincount(i * ny + j, weights=wt, minlength=rho.size)
         fr = fft.rfft2(rho)
-        j0, g = self._cells(y_at)
+        at = self._corners(y_at)
         out = np.zeros((len(y_at), 2))
         for c in range(2):
             fc = fft.irfft2(fr * self.fk[c], s=self.full)
-            out[:, c] = (fc[j0[:, 0], j0[:, 1]] * (1 - g[:, 0]) * (1 - g[:, 1])
-                         + fc[j0[:, 0] + 1, j0[:, 1]] * g[:, 0] * (1 - g[:, 1])
-                         + fc[j0[:, 0], j0[:, 1] + 1] * (1 - g[:, 0]) * g[:, 1]
-                         + fc[j0[:, 0] + 1, j0[:, 1] + 1] * g[:, 0] * g[:, 1])
+            out[:, c] = sum(fc[i, j] * wt for i, j, wt in at)
         return out
 
 
@@ -345,8 +340,8 @@ def separate_sheets(coords: np.ndarray, anchored: np.ndarray, sims: np.ndarray, 
     instead of lying on each other, keeping each source beside its translation.
 
     Anchoring draws a source row on its translation's place: the two sets then lie as two
-    coincident sheets, and a point's map neighbours are mostly its own side's (mixing 0.33 on
-    the sample against the aligned space's 0.16). Each step, in units of the target spacing
+    coincident sheets, and a point's map neighbours hold far more of the other side than in the
+    aligned space (mixing 0.35 on the sample against 0.16). Each step, in units of the target spacing
     ``step`` = s, every drawn point feels
 
     - from every point of the other side within r = ``radius``·s: (y_i − y_j)/d · (r − d)/r;
