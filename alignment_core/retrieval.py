@@ -64,10 +64,22 @@ def knn(queries: np.ndarray, base: np.ndarray, k: int, block: int = 16384) -> tu
     return sims, ids
 
 
-def mean_topk_sim(queries: np.ndarray, base: np.ndarray, k: int = DEFAULT_CSLS_K) -> np.ndarray:
-    """r(q): mean cosine of each query to its k nearest base rows (the CSLS penalty)."""
-    sims, _ = knn(queries, base, k)
+def mean_topk_sim(queries: np.ndarray, base: np.ndarray, k: int = DEFAULT_CSLS_K, search=knn) -> np.ndarray:
+    """r(q): mean cosine of each query to its k nearest base rows (the CSLS penalty);
+    ``search`` is the k-NN used (exact :func:`knn` unless told)."""
+    sims, _ = search(queries, base, k)
     return sims.mean(axis=1, dtype=np.float64).astype(np.float32)
+
+
+def csls_knn(queries: np.ndarray, base: np.ndarray, r_base: np.ndarray, k: int,
+             search=knn) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k base rows of each query under CSLS without the query's own penalty:
+    scores 2·cos(q, y) − r(y), in decreasing order, found by one inner-product search of
+    the augmented rows [2q, −1]·[y, r(y)] (``search``: exact :func:`knn` unless told).
+    Subtracting the query's r(q) gives CSLS; it does not change the order."""
+    aug_base = np.hstack([np.asarray(base, np.float32), np.asarray(r_base, np.float32)[:, None]])
+    aug_q = np.hstack([2.0 * np.asarray(queries, np.float32), -np.ones((len(queries), 1), np.float32)])
+    return search(aug_q, aug_base, k)
 
 
 def _topk_kernel():
@@ -251,9 +263,7 @@ class Retriever:
             return knn(q, base, k)
         r_base, lse_base = self.base_stats(base_name, need_lse=(rule == "isf"))
         if rule == "csls":
-            aug_base = np.hstack([base, r_base[:, None]])
-            aug_q = np.hstack([2.0 * q, -np.ones((q.shape[0], 1), np.float32)])
-            return knn(aug_q, aug_base, k)
+            return csls_knn(q, base, r_base, k)
         # isf: log P = β cos − logZ(y); shift logZ by its max to keep float32 precise
         shift = float(lse_base.max())
         aug_base = np.hstack([base, (lse_base - shift).astype(np.float32)[:, None]])

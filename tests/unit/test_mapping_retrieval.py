@@ -7,7 +7,7 @@ import pytest
 from scipy.special import logsumexp
 
 from alignment_core.mapping import least_squares, nearest_orthogonal, orthogonality_error, procrustes
-from alignment_core.retrieval import Retriever, knn, normalize_rows
+from alignment_core.retrieval import Retriever, csls_knn, knn, mean_topk_sim, normalize_rows
 from alignment_core.synthetic import random_rotation
 
 
@@ -109,6 +109,24 @@ def test_prefix_searches_are_cached_and_extended_exactly(spaces, rule, direction
     d_s, d_i = r.search(rows, k=3, rule=rule, direction=direction)
     np.testing.assert_array_equal(d_i, f_i[1:])
     np.testing.assert_allclose(d_s, f_s[1:], atol=1e-5)
+
+
+def test_csls_knn_is_the_brute_force_ranking():
+    """One augmented inner-product search gives 2 cos(q, y) − r(y) and its top k, as the
+    dense matrix does; the map's approximate search (projection.map_knn) plugs in alike."""
+    from alignment_core.projection import map_knn
+
+    rng = np.random.default_rng(3)
+    q = normalize_rows(rng.standard_normal((200, 16)).astype(np.float32))
+    b = normalize_rows(rng.standard_normal((150, 16)).astype(np.float32))
+    r = mean_topk_sim(b, q, 10)
+    dense = 2 * q @ b.T - r[None, :]
+    want = np.argsort(-dense, axis=1)[:, :5]
+    for search in (knn, map_knn):
+        sc, ids = csls_knn(q, b, r, 5, search=search)
+        np.testing.assert_array_equal(ids, want)
+        np.testing.assert_allclose(sc, np.take_along_axis(dense, want, 1), atol=1e-5)
+    np.testing.assert_allclose(mean_topk_sim(b, q, 10, search=map_knn), r, atol=1e-6)
 
 
 def test_csls_demotes_a_hub():

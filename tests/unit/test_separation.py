@@ -7,6 +7,7 @@ in place, and no move when the sheets already interleave as the aligned space sa
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.spatial import cKDTree
 
 from alignment_core import faithfulness as F
@@ -105,3 +106,26 @@ def test_the_island_stays_where_it_is():
     assert np.linalg.norm(y[:n][anchored] - coords[:n][anchored], axis=1).mean() > 0.1
     nothing = P.separate_sheets(coords, np.zeros(n, bool), sims, ids, step=1.0)
     assert np.array_equal(nothing, coords)
+
+
+def test_the_anchored_map_ranks_candidates_by_csls():
+    """A hub target (where every mapped source leans) is the best cosine candidate of most
+    sources; ranked by CSLS (the default) it is a candidate of few, each source's own
+    partner comes first more often, and the scores are half the CSLS score, cos − r(t)/2."""
+    from alignment_core.retrieval import normalize_rows
+
+    rng = np.random.default_rng(5)
+    d = 20
+    t = normalize_rows(rng.standard_normal((300, d)).astype(np.float32))
+    c = normalize_rows(rng.standard_normal((1, d)).astype(np.float32))
+    s = normalize_rows(t + 0.3 * rng.standard_normal(t.shape).astype(np.float32) + 0.9 * c)
+    t = np.vstack([t, c])                                    # the hub is row 300
+    cs, ci, back = P._candidates(s, t, 3, "csls")
+    ns, ni, _ = P._candidates(s, t, 3, "nn")
+    assert (ni[:, 0] == 300).sum() > 50 and (ci[:, 0] == 300).sum() < (ni[:, 0] == 300).sum() / 2
+    assert (ci[:, 0] == np.arange(300)).mean() > (ni[:, 0] == np.arange(300)).mean()
+    r_t = np.sort(t @ s.T, axis=1)[:, -10:].mean(axis=1)
+    np.testing.assert_allclose(cs, np.take_along_axis(s @ t.T - r_t[None, :] / 2, ci, 1), atol=1e-5)
+    np.testing.assert_array_equal(back, np.argmax(t @ s.T, axis=1))
+    with pytest.raises(ValueError, match="unknown rank"):
+        P._candidates(s, t, 3, "isf")
