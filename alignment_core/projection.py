@@ -253,11 +253,12 @@ def _anchor_positions(sims: np.ndarray, ids: np.ndarray, yt: np.ndarray, beta: f
 #: spring (``SEPARATE_SPRING``) to its anchored place, and a capped pull (``SEPARATE_PULL``,
 #: softmax weights at β) of each anchored source towards those of its candidate targets that
 #: start within ``SEPARATE_REACH`` s (those pairs do not repel; the target is pulled back at
-#: ``SEPARATE_BACK``). Measured on the sample after Procrustes, seeds 0–2: mixing 0.198–0.200
-#: against the aligned space's 0.156 (anchored only: 0.350–0.355), map P@10 0.640–0.646
-#: (anchored only: 0.646–0.650), T 0.896–0.901 (0.900–0.908); paired texts (MiniLM → e5,
-#: Procrustes on 1,000 pairs, 2 × 5,000): mixing 0.160 against 0.150 (0.513), map P@10 0.850
-#: (0.899)
+#: ``SEPARATE_BACK``). Measured with CSLS candidates on the sample after Procrustes, seeds 0–2:
+#: mixing 0.192–0.199 against the aligned space's 0.156 (anchored only: 0.365–0.369), map P@10
+#: 0.669–0.675 (anchored only: 0.669–0.685), T 0.893–0.897 (0.896–0.904); paired texts
+#: (MiniLM → e5, Procrustes on 1,000 pairs, 2 × 5,000): mixing 0.158 against 0.150 (0.515),
+#: map P@10 0.871 (0.922). Pull 3: with 4 the CSLS candidates left the sample's mixing at
+#: 0.207–0.214
 SEPARATE_RADIUS = 9.0
 SEPARATE_PULL = 3.0
 SEPARATE_SPRING = 0.1
@@ -352,8 +353,9 @@ def separate_sheets(coords: np.ndarray, anchored: np.ndarray, sims: np.ndarray, 
     - from every point of the other side within r = ``radius``·s: (y_i − y_j)/d · (r − d)/r;
     - a spring ``spring``·(home − y)/s to its anchored place;
     - an anchored source x: the pull ``pull``/c · Σ_j w_j (y_tj − y_x)/d · min(d/s, radius)/radius
-      towards those of its c candidate targets t_j (``ids``, cosines ``sims``) that start within
-      ``reach``·s, w_j the softmax weights ∝ exp(β (cos_j − cos_1)) scaled to sum to c; those
+      towards those of its c candidate targets t_j (``ids``, scores ``sims``: cosines, or half
+      CSLS scores as :func:`anchored_map` passes them) that start within ``reach``·s, w_j the
+      softmax weights ∝ exp(β (sims_j − sims_1)) scaled to sum to c; those
       pairs do not repel, and each such target feels ``back`` times the opposite pull;
 
     then moves by ``lr``·s · clip(force, −3, 3). The island (unanchored sources) stays put.
