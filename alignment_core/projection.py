@@ -45,6 +45,8 @@ DEFAULT_MIN_DIST = 0.1
 #: optimisation epochs (umap-learn uses 500 below 10,000 points and 200 above; 200 keeps
 #: the map of 2 × 5,000 words well under the 20 s budget with no visible loss)
 DEFAULT_EPOCHS = 200
+#: umap-learn's repulsion_strength γ (its default 1)
+DEFAULT_REPULSION = 1.0
 
 
 @dataclass(frozen=True)
@@ -153,11 +155,13 @@ def knn_graph(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def umap_2d(x: np.ndarray, n_neighbors: int = DEFAULT_NEIGHBORS, min_dist: float = DEFAULT_MIN_DIST,
-            seed: int | None = 0, n_epochs: int | None = DEFAULT_EPOCHS) -> np.ndarray:
+            seed: int | None = 0, n_epochs: int | None = DEFAULT_EPOCHS,
+            repulsion: float = DEFAULT_REPULSION) -> np.ndarray:
     """(n, 2) UMAP layout of ``x`` under the cosine metric, k-NN precomputed with faiss.
 
     ``seed`` fixes the layout (umap-learn then runs its optimisation single-threaded);
-    ``None`` lets it use every core.
+    ``None`` lets it use every core. ``repulsion``: umap-learn's ``repulsion_strength`` γ, the
+    weight of the negative samples in the cross-entropy (McInnes et al. 2018, §3.2).
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
     n = x.shape[0]
@@ -170,6 +174,7 @@ def umap_2d(x: np.ndarray, n_neighbors: int = DEFAULT_NEIGHBORS, min_dist: float
     reducer = umap.UMAP(n_neighbors=k, min_dist=min_dist, metric="cosine", random_state=seed,
                         precomputed_knn=(ids, dists, None), n_epochs=n_epochs,
                         init="spectral" if n > 2 * k + 2 else "random", low_memory=True, verbose=False,
+                        repulsion_strength=repulsion,
                         n_jobs=1 if seed is not None else -1)
     import warnings
 
@@ -204,6 +209,13 @@ CHANCE_SAMPLE = 10_000
 #: texts (MiniLM → e5, 2 × 5,000) 0.605 / 0.881 against 0.570 / 0.850 with 300 / 1,000 pairs
 #: (docs/map.md, "CSLS candidates")
 ANCHOR_RANK = "csls"
+#: the target map's (and the island's) UMAP repulsion_strength γ: twice umap-learn's default
+#: pushes unrelated targets further apart, the intruders that trustworthiness counts most (70 %
+#: of the sample map's penalty came from map neighbours ranked beyond 500th of 2,000). On the
+#: sample after Procrustes, seeds 0–4: T 0.900–0.905 against 0.889–0.897 with γ = 1, map P@10
+#: 0.666–0.691 (0.669–0.685), mixing 0.176–0.192 against 0.156; paired texts (MiniLM → e5,
+#: 2 × 5,000) T +0.01–0.02 (docs/map.md, "The target map's repulsion"). The same cost.
+ANCHOR_REPULSION = 2.0
 
 
 @dataclass(frozen=True)
@@ -258,11 +270,12 @@ def _anchor_positions(sims: np.ndarray, ids: np.ndarray, yt: np.ndarray, beta: f
 #: 0.669–0.675 (anchored only: 0.669–0.685), T 0.893–0.897 (0.896–0.904); paired texts
 #: (MiniLM → e5, Procrustes on 1,000 pairs, 2 × 5,000): mixing 0.158 against 0.150 (0.515),
 #: map P@10 0.871 (0.922). Pull 3: with 4 the CSLS candidates left the sample's mixing at
-#: 0.207–0.214
+#: 0.207–0.214. Since the target map is drawn with repulsion 2 (``ANCHOR_REPULSION``) the radius
+#: grows when the separation stalls (``SEPARATE_GROW``), within at most 120 steps
 SEPARATE_RADIUS = 9.0
 SEPARATE_PULL = 3.0
 SEPARATE_SPRING = 0.1
-SEPARATE_STEPS = 80
+SEPARATE_STEPS = 120
 SEPARATE_LR = 0.3
 SEPARATE_REACH = 25.0
 SEPARATE_BACK = 0.5
@@ -278,6 +291,13 @@ SEPARATE_GRID_MAX = 640
 SEPARATE_MIX_TOL = 0.02
 SEPARATE_CHECK = 10
 SEPARATE_MIX_SAMPLE = 1000
+#: a separation that stalls (the map's mixing fell by less than ``SEPARATE_STALL`` since the
+#: last check) reaches further: its radius grows by ``SEPARATE_GROW``, up to
+#: ``SEPARATE_RADIUS_MAX`` spacings. The radius a map needs depends on how its targets clump:
+#: the sample's target map drawn with repulsion 2 needs 11–13 s where repulsion 1 needed 9
+SEPARATE_GROW = 1.15
+SEPARATE_RADIUS_MAX = 16.0
+SEPARATE_STALL = 0.005
 
 
 def _repulsion_kernel(r_cells: float) -> tuple[np.ndarray, np.ndarray]:
@@ -340,7 +360,8 @@ def separate_sheets(coords: np.ndarray, anchored: np.ndarray, sims: np.ndarray, 
                     lr: float = SEPARATE_LR, reach: float = SEPARATE_REACH, back: float = SEPARATE_BACK,
                     grid_max: int = SEPARATE_GRID_MAX, target_mixing: float | None = None,
                     mix_tol: float = SEPARATE_MIX_TOL, check: int = SEPARATE_CHECK,
-                    mix_sample: int = SEPARATE_MIX_SAMPLE) -> np.ndarray:
+                    mix_sample: int = SEPARATE_MIX_SAMPLE, grow: float = SEPARATE_GROW,
+                    radius_max: float | None = SEPARATE_RADIUS_MAX, stall: float = SEPARATE_STALL) -> np.ndarray:
     """Move the anchored source rows and the target rows of an anchored map
     (``coords`` = [source; target], ``anchored`` (n_src,)) so the two sheets interleave
     instead of lying on each other, keeping each source beside its translation.
@@ -359,6 +380,9 @@ def separate_sheets(coords: np.ndarray, anchored: np.ndarray, sims: np.ndarray, 
       pairs do not repel, and each such target feels ``back`` times the opposite pull;
 
     then moves by ``lr``·s · clip(force, −3, 3). The island (unanchored sources) stays put.
+    When the map's mixing fell by less than ``stall`` between two checks, the radius grows by
+    ``grow`` (up to ``radius_max``): how far the repulsion must reach depends on how the map's
+    targets clump.
     The repulsion is summed on a grid (:class:`_Mesh`) and the exempt pairs' share taken off
     exactly. With ``target_mixing`` (the aligned space's mixing,
     :func:`alignment_core.faithfulness.aligned_mixing`), it stops as soon as the map's mixing
@@ -379,19 +403,27 @@ def separate_sheets(coords: np.ndarray, anchored: np.ndarray, sims: np.ndarray, 
     ex_i, ex_j = a[ex_a], cid[ex_a, ex_c]
     pw = pull * w[ex_a, ex_c] / c
     ex_ij = np.r_[ex_i, ex_j]
+    rmax = max(radius, radius_max if radius_max is not None else radius)
     r = radius * step
     tg = np.arange(n, len(y))
     act = np.r_[a, tg]
     lo, hi = home[act].min(axis=0), home[act].max(axis=0)
-    pad = r + 10 * step                                       # room for the points to move
+    pad = rmax * step + 10 * step                             # room for the points to move
     cell = max(step, float(np.max(hi - lo) + 2 * pad) / grid_max)
     mesh = _Mesh(lo - pad, hi + pad, cell, r)
     from .faithfulness import map_mixing
 
+    last = np.inf
     for it in range(steps):
-        if target_mixing is not None and it % check == 0 and \
-                map_mixing(y, n, sample=mix_sample) <= target_mixing + mix_tol:
-            break
+        if target_mixing is not None and it % check == 0:
+            mix = map_mixing(y, n, sample=mix_sample)
+            if mix <= target_mixing + mix_tol:
+                break
+            if grow > 1.0 and last - mix < stall and radius < rmax:   # stalled: a longer reach
+                radius = min(rmax, radius * grow)
+                r = radius * step
+                mesh = _Mesh(lo - pad, hi + pad, cell, r)
+            last = mix
         force = np.zeros_like(y)
         force[a] = mesh.field(y[tg], y[a])
         force[tg] = mesh.field(y[a], y[tg])
@@ -444,7 +476,8 @@ def anchored_map(src: np.ndarray, tgt: np.ndarray, n_neighbors: int = DEFAULT_NE
                  min_dist: float = ANCHOR_MIN_DIST, seed: int | None = 0, n_epochs: int | None = DEFAULT_EPOCHS,
                  margin: float = ANCHOR_MARGIN, beta: float = ANCHOR_BETA,
                  candidates: int = ANCHOR_CANDIDATES, chance_q: float | None = ANCHOR_CHANCE_Q,
-                 separate: bool = True, rank: str = ANCHOR_RANK) -> AnchoredMap:
+                 separate: bool = True, rank: str = ANCHOR_RANK, repulsion: float = ANCHOR_REPULSION,
+                 radius: float = SEPARATE_RADIUS) -> AnchoredMap:
     """The anchored map of mapped source rows ``src`` and target rows ``tgt`` (same d).
 
     1. Y_T = UMAP(T) (cosine, faiss k-NN, :func:`umap_2d`).
@@ -476,7 +509,7 @@ def anchored_map(src: np.ndarray, tgt: np.ndarray, n_neighbors: int = DEFAULT_NE
     if s.ndim != 2 or t.ndim != 2 or s.shape[1] != t.shape[1]:
         raise ValueError(f"source and target must be n × d with the same d, got {s.shape} and {t.shape}")
     n_s, n_t = s.shape[0], t.shape[0]
-    yt = umap_2d(t, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed, n_epochs=n_epochs)
+    yt = umap_2d(t, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed, n_epochs=n_epochs, repulsion=repulsion)
     anchored = np.zeros(n_s, dtype=bool)
     ys = np.zeros((n_s, 2), np.float32)
     if n_s == 0:
@@ -506,7 +539,8 @@ def anchored_map(src: np.ndarray, tgt: np.ndarray, n_neighbors: int = DEFAULT_NE
     free = np.nonzero(~anchored)[0]
     if len(free):
         ep = n_epochs if n_epochs is None or len(free) <= ISLAND_FULL_EPOCHS_MAX else max(50, n_epochs // 2)
-        yf = umap_2d(s[free], n_neighbors=n_neighbors, min_dist=min_dist, seed=seed, n_epochs=ep)
+        yf = umap_2d(s[free], n_neighbors=n_neighbors, min_dist=min_dist, seed=seed, n_epochs=ep,
+                     repulsion=repulsion)
         lo, hi = yt.min(axis=0), yt.max(axis=0)
         span = float(np.max(hi - lo)) or 1.0
         flo, fhi = yf.min(axis=0), yf.max(axis=0)
@@ -519,7 +553,8 @@ def anchored_map(src: np.ndarray, tgt: np.ndarray, n_neighbors: int = DEFAULT_NE
         from .faithfulness import aligned_mixing
 
         target = aligned_mixing(s, t, sample=SEPARATE_MIX_SAMPLE, seed=0 if seed is None else seed)
-        coords = separate_sheets(coords, anchored, sims, ids, step, beta=beta, target_mixing=target)
+        coords = separate_sheets(coords, anchored, sims, ids, step, radius=radius, beta=beta,
+                                 target_mixing=target)
     return AnchoredMap(coords, anchored, time.perf_counter() - t0, nearest.astype(np.int64),
                        best.astype(np.float32))
 
