@@ -514,7 +514,7 @@ def anchored_map(src: np.ndarray, tgt: np.ndarray, n_neighbors: int = DEFAULT_NE
                  radius: float = SEPARATE_RADIUS) -> AnchoredMap:
     """The anchored map of mapped source rows ``src`` and target rows ``tgt`` (same d).
 
-    1. Y_T = UMAP(T) (cosine, faiss k-NN, :func:`umap_2d`).
+    1. Y_T = UMAP(T) (cosine, faiss k-NN, :func:`umap_2d`, repulsion strength ``repulsion``).
     2. For each source row x: its ``candidates`` nearest targets t_1..t_c by cosine, and
        s_m its m-th nearest other source row (m = ``n_neighbors``). x is anchored when
        cos(x, t_1) ≥ cos(x, s_m) − ``margin``: its best translation is about as close as
