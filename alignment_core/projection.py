@@ -334,6 +334,18 @@ SEPARATE_RADIUS_MAX = 16.0
 SEPARATE_STALL = 0.005
 
 
+def target_spacing(yt: np.ndarray) -> float:
+    """s: the median distance between a target and its nearest other target on the map, the
+    unit of the anchored map's jitter and of :func:`separate_sheets` (1 for a single target)."""
+    from scipy.spatial import cKDTree
+
+    n = len(yt)
+    if n < 2:
+        return 1.0
+    d1, _ = cKDTree(np.asarray(yt, np.float64)).query(np.asarray(yt, np.float64), k=2)
+    return float(np.median(np.asarray(d1).reshape(n, -1)[:, -1]))
+
+
 def _repulsion_kernel(r_cells: float) -> tuple[np.ndarray, np.ndarray]:
     """The force a unit mass at the origin exerts at grid offset (dx, dy), in cells:
     (dx, dy)/|d| · max(r − |d|, 0)/r, zero at the origin; shape (2w + 1, 2w + 1)."""
@@ -564,10 +576,7 @@ def anchored_map(src: np.ndarray, tgt: np.ndarray, n_neighbors: int = DEFAULT_NE
     else:
         anchored[:] = True
     rng = np.random.default_rng(0 if seed is None else seed)
-    from scipy.spatial import cKDTree
-
-    d1, _ = cKDTree(np.asarray(yt, np.float64)).query(np.asarray(yt, np.float64), k=min(2, n_t))
-    step = float(np.median(np.asarray(d1).reshape(n_t, -1)[:, -1])) if n_t > 1 else 1.0
+    step = target_spacing(yt)
     if anchored.any():
         a = np.nonzero(anchored)[0]
         ys[a] = _anchor_positions(sims[a], ids[a], yt, beta) + rng.normal(0.0, 0.1 * step, (len(a), 2))

@@ -91,7 +91,7 @@ def test_a_stalled_separation_reaches_further():
     s, t, gold = _parallel_sheets(2.0)
     m = P.anchored_map(s, t, seed=0, separate=False)
     sims, ids, _ = P._candidates(P.normalize_rows(s), P.normalize_rows(t), P.ANCHOR_CANDIDATES, P.ANCHOR_RANK)
-    step = float(np.median(cKDTree(m.coords[len(s):]).query(m.coords[len(s):], k=2)[0][:, 1]))
+    step = P.target_spacing(m.coords[len(s):])
     target = F.aligned_mixing(s, t, sample=P.SEPARATE_MIX_SAMPLE)
     runs = {}
     for name, kw in (("stuck", dict(radius=6.0, grow=1.0)), ("grows", dict(radius=6.0)), ("default", {})):
